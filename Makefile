@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make                 build the modules for the running kernel (or KDIR=...)
+#   make KVER=<id>       build them for a test kernel: 6.1, 6.12 or debug
+#   make check           build and run the test suite in QEMU guests
+#   make demo            show the HOWTO's ping working in a guest
+#   make vm              a shell in a guest with the modules (KVER=<id>)
+#   make lint            checkpatch, sparse and W=1 on every test kernel
+#   make deps            install what all of this needs (Debian 12, as root)
+#   make install         install the modules for the running kernel
+
+SRCS := ethertap.c netlink_dev.c ethertap.h ethertap_dev.h compat.h Kbuild
+KERNELS ?= 6.1 6.12 debug
+
+ifneq ($(KVER),)
+KDIR := $(shell tools/vm/kernel $(KVER) kdir)
+OUT := $(CURDIR)/build/$(KVER)
+else
+KDIR ?= /lib/modules/$(shell uname -r)/build
+OUT := $(CURDIR)
+endif
+
+all: modules
+
+modules:
+ifneq ($(KVER),)
+	@mkdir -p $(OUT)
+	@for f in $(SRCS); do ln -sf ../../$$f $(OUT)/$$f; done
+endif
+	$(MAKE) -C $(KDIR) M=$(OUT) modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	rm -rf build
+	$(MAKE) -C selftests clean
+	$(MAKE) -C tools clean
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(OUT) INSTALL_MOD_DIR=extra modules_install
+	depmod -a $(if $(KVER),$(shell tools/vm/kernel $(KVER) release))
+
+uninstall:
+	rm -f /lib/modules/$(shell uname -r)/extra/ethertap.ko* \
+	      /lib/modules/$(shell uname -r)/extra/netlink_dev.ko*
+	depmod -a
+
+deps:
+	tools/deps install
+
+check:
+	@tools/deps ensure
+	@tools/check $(KERNELS)
+
+demo:
+	@tools/deps ensure
+	@$(MAKE) -s KVER=6.12 modules >/dev/null
+	@$(MAKE) -s -C tools
+	tools/vm/run --kernel 6.12 -- tools/demo
+
+vm:
+	@tools/deps ensure
+	@$(MAKE) -s KVER=$(or $(KVER),6.1) modules >/dev/null
+	tools/vm/run --kernel $(or $(KVER),6.1)
+
+lint:
+	@tools/deps ensure
+	@tools/lint $(KERNELS)
+
+.PHONY: all modules clean install uninstall deps check demo vm lint

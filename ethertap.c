@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ethertap: Ethernet devices tapN whose frames user space reads and writes
+ * through /dev/tapN, a modern reimplementation of the 2.2/2.4 driver.
+ *
+ * This module holds the tapN net_devices: their setup and lifetime, the
+ * xmit path (frames the interface sends, queued for the readers), the
+ * receive path (frames user space writes, handed to the stack), counters
+ * and ethtool support.  The character devices that user space opens are
+ * netlink_dev.c, a module of its own as in 2.4, built on the functions
+ * exported here.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/device.h>
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/idr.h>
+#include <linux/if_vlan.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/rculist.h>
+#include <linux/rtnetlink.h>
+#include <linux/sched/signal.h>
+#include <linux/skbuff.h>
+#include <linux/uio.h>
+#include <net/netfilter/nf_conntrack.h>
+
+#include "compat.h"
+#include "ethertap_dev.h"
+
+static int max_taps = 1;
+module_param(max_taps, int, 0444);
+MODULE_PARM_DESC(max_taps, "Number of tapN devices created at load (0 to "
+		 __stringify(ETHERTAP_MAX_TAPS) ", default 1)");
+
+DEFINE_MUTEX(ethertap_mutex);
+static struct ethertap *ethertap_table[ETHERTAP_MAX_TAPS];
+static DEFINE_IDA(ethertap_ida);
+static struct class *ethertap_class;
+
+/* The tap with index N; call with ethertap_mutex held. */
+struct ethertap *ethertap_lookup(unsigned int index)
+{
+	lockdep_assert_held(&ethertap_mutex);
+	return index < ETHERTAP_MAX_TAPS ? ethertap_table[index] : NULL;
+}
+
+/*
+ * Counter updates.  Callers run with bottom halves disabled (the xmit path
+ * always does; the others disable them around the update).
+ */
+void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
+		      unsigned int n)
+{
+	struct ethertap_stats *s = this_cpu_ptr(tap->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_add(&s->events[c], n);
+	u64_stats_update_end(&s->syncp);
+}
+
+void ethertap_count_rx(struct ethertap *tap, unsigned int bytes)
+{
+	struct ethertap_stats *s = this_cpu_ptr(tap->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_inc(&s->rx_packets);
+	u64_stats_add(&s->rx_bytes, bytes);
+	u64_stats_update_end(&s->syncp);
+}
+
+void ethertap_count_tx(struct ethertap *tap, unsigned int bytes)
+{
+	struct ethertap_stats *s = this_cpu_ptr(tap->stats);
+
+	u64_stats_update_begin(&s->syncp);
+	u64_stats_inc(&s->tx_packets);
+	u64_stats_add(&s->tx_bytes, bytes);
+	u64_stats_update_end(&s->syncp);
+}
+
+/* Sum of the per-CPU counters: packets/bytes in @base, events in @ev. */
+static void ethertap_fold(struct ethertap *tap, u64 *base, u64 *ev)
+{
+	int cpu, i;
+
+	memset(base, 0, 4 * sizeof(*base));
+	memset(ev, 0, ETHERTAP_NR_COUNTERS * sizeof(*ev));
+	for_each_possible_cpu(cpu) {
+		const struct ethertap_stats *s = per_cpu_ptr(tap->stats, cpu);
+		u64 b[4], e[ETHERTAP_NR_COUNTERS];
+		unsigned int start;
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			b[0] = u64_stats_read(&s->rx_packets);
+			b[1] = u64_stats_read(&s->rx_bytes);
+			b[2] = u64_stats_read(&s->tx_packets);
+			b[3] = u64_stats_read(&s->tx_bytes);
+			for (i = 0; i < ETHERTAP_NR_COUNTERS; i++)
+				e[i] = u64_stats_read(&s->events[i]);
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		for (i = 0; i < 4; i++)
+			base[i] += b[i];
+		for (i = 0; i < ETHERTAP_NR_COUNTERS; i++)
+			ev[i] += e[i];
+	}
+}
+
+static void ethertap_get_stats64(struct net_device *dev,
+				 struct rtnl_link_stats64 *st)
+{
+	struct ethertap *tap = netdev_priv(dev);
+	u64 b[4], ev[ETHERTAP_NR_COUNTERS];
+
+	ethertap_fold(tap, b, ev);
+	st->rx_packets = b[0];
+	st->rx_bytes = b[1];
+	st->tx_packets = b[2];
+	st->tx_bytes = b[3];
+	st->tx_dropped = ev[ETHERTAP_TX_NO_READER] +
+			 ev[ETHERTAP_TX_QUEUE_FULL] + ev[ETHERTAP_TX_NOMEM];
+	st->rx_length_errors = ev[ETHERTAP_RX_TOO_SHORT] +
+			       ev[ETHERTAP_RX_TOO_LONG];
+	st->rx_errors = st->rx_length_errors + ev[ETHERTAP_RX_FAULT];
+	st->rx_dropped = ev[ETHERTAP_RX_DOWN] + ev[ETHERTAP_RX_NOMEM];
+}
+
+/*
+ * /dev/tapN: a device of class "ethertap" with number (36, 16 + N); devtmpfs
+ * or udev makes the node, root's with mode 0600.  netlink_dev serves it.
+ */
+static int ethertap_node_create(struct ethertap *tap)
+{
+	dev_t devt = MKDEV(ETHERTAP_MAJOR, ETHERTAP_MINOR_BASE + tap->index);
+
+	tap->node = device_create(ethertap_class, NULL, devt, tap, "tap%u",
+				  tap->index);
+	return PTR_ERR_OR_ZERO(tap->node);
+}
+
+static int ethertap_init(struct net_device *dev)
+{
+	struct ethertap *tap = netdev_priv(dev);
+	int err;
+
+	tap->stats = netdev_alloc_pcpu_stats(struct ethertap_stats);
+	if (!tap->stats)
+		return -ENOMEM;
+
+	mutex_lock(&ethertap_mutex);
+	err = ethertap_node_create(tap);
+	if (!err)
+		ethertap_table[tap->index] = tap;
+	mutex_unlock(&ethertap_mutex);
+	return err;
+}
+
+/* Unregistering (under RTNL): readers see the tap go, /dev/tapN goes. */
+static void ethertap_uninit(struct net_device *dev)
+{
+	struct ethertap *tap = netdev_priv(dev);
+
+	mutex_lock(&ethertap_mutex);
+	ethertap_table[tap->index] = NULL;
+	ethertap_detach_all(tap);
+	device_unregister(tap->node);
+	mutex_unlock(&ethertap_mutex);
+}
+
+static void ethertap_destructor(struct net_device *dev)
+{
+	struct ethertap *tap = netdev_priv(dev);
+
+	free_percpu(tap->stats);
+	tap->stats = NULL;
+	if (tap->registered)
+		ida_free(&ethertap_ida, tap->index);
+}
+
+/*
+ * The xmit path.  Every frame the interface transmits is handed to each
+ * reader attached to the tap (each open /dev/tapN) through the reader's own
+ * queue, bounded by the interface's txqueuelen.  A frame no reader takes is
+ * dropped and counted; a full queue never stalls the stack and never turns
+ * into an error for the reader.
+ */
+/* Queue @skb on @r unless the reader is full or leaving. */
+static bool ethertap_reader_queue(struct ethertap_reader *r,
+				  struct sk_buff *skb, u32 limit)
+{
+	bool queued = false;
+
+	spin_lock(&r->queue.lock);
+	if (!r->closed && skb_queue_len(&r->queue) < limit) {
+		__skb_queue_tail(&r->queue, skb);
+		queued = true;
+	}
+	spin_unlock(&r->queue.lock);
+	if (queued && wq_has_sleeper(&r->wait))
+		wake_up_interruptible_poll(&r->wait, EPOLLIN | EPOLLRDNORM);
+	return queued;
+}
+
+static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct ethertap *tap = netdev_priv(dev);
+	u32 limit = READ_ONCE(dev->tx_queue_len);
+	struct ethertap_reader *r, *prev = NULL;
+	unsigned int len = skb->len;
+	bool delivered = false;
+	struct sk_buff *copy;
+
+	/* The frame may wait in a queue for long: let go of its sender. */
+	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC))) {
+		ethertap_count(tap, ETHERTAP_TX_NOMEM);
+		kfree_skb(skb);
+		return NETDEV_TX_OK;
+	}
+	skb_orphan(skb);
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+	skb_tx_timestamp(skb);
+
+	/* Every reader but the last gets a clone, the last gets @skb. */
+	rcu_read_lock();
+	list_for_each_entry_rcu(r, &tap->readers, node) {
+		if (prev) {
+			copy = skb_clone(skb, GFP_ATOMIC);
+			if (copy && ethertap_reader_queue(prev, copy, limit)) {
+				delivered = true;
+			} else {
+				kfree_skb(copy);
+				ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+			}
+		}
+		prev = r;
+	}
+	if (prev) {
+		if (ethertap_reader_queue(prev, skb, limit)) {
+			delivered = true;
+			skb = NULL;	/* the reader owns it now */
+		} else {
+			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+		}
+	}
+	rcu_read_unlock();
+
+	if (delivered)
+		ethertap_count_tx(tap, len);
+	else
+		ethertap_count(tap, prev ? ETHERTAP_TX_QUEUE_FULL :
+				     ETHERTAP_TX_NO_READER);
+	if (skb) {
+		if (delivered)
+			consume_skb(skb);
+		else
+			kfree_skb(skb);
+	}
+	return NETDEV_TX_OK;
+}
+
+/* Attach @r to tap number @index: -ENXIO if there is no such tap. */
+int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index)
+{
+	struct ethertap *tap;
+
+	skb_queue_head_init(&r->queue);
+	init_waitqueue_head(&r->wait);
+	mutex_lock(&ethertap_mutex);
+	tap = ethertap_lookup(index);
+	if (tap) {
+		rcu_assign_pointer(r->tap, tap);
+		list_add_tail_rcu(&r->node, &tap->readers);
+	}
+	mutex_unlock(&ethertap_mutex);
+	return tap ? 0 : -ENXIO;
+}
+EXPORT_SYMBOL_GPL(ethertap_reader_attach);
+
+/* Count an event on the tap of @r, if it still exists. */
+void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c)
+{
+	struct ethertap *tap;
+
+	rcu_read_lock();
+	tap = rcu_dereference(r->tap);
+	if (tap) {
+		local_bh_disable();
+		ethertap_count(tap, c);
+		local_bh_enable();
+	}
+	rcu_read_unlock();
+}
+EXPORT_SYMBOL_GPL(ethertap_reader_count);
+
+/* The last close of @r: unread frames are counted and freed, then @r. */
+void ethertap_reader_detach(struct ethertap_reader *r)
+{
+	struct ethertap *tap;
+	unsigned int unread;
+
+	spin_lock_bh(&r->queue.lock);
+	r->closed = true;
+	unread = skb_queue_len(&r->queue);
+	spin_unlock_bh(&r->queue.lock);
+
+	mutex_lock(&ethertap_mutex);
+	tap = rcu_dereference_protected(r->tap,
+					lockdep_is_held(&ethertap_mutex));
+	if (tap) {
+		list_del_rcu(&r->node);
+		local_bh_disable();
+		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
+		local_bh_enable();
+	}
+	mutex_unlock(&ethertap_mutex);
+
+	skb_queue_purge(&r->queue);
+	kfree_rcu(r, rcu);
+}
+EXPORT_SYMBOL_GPL(ethertap_reader_detach);
+
+/*
+ * The tap is going away (ethertap_mutex held): every reader loses it,
+ * its queued frames are discarded and counted, and sleepers wake up to
+ * read end-of-file.
+ */
+void ethertap_detach_all(struct ethertap *tap)
+{
+	struct ethertap_reader *r, *tmp;
+	unsigned int unread;
+
+	list_for_each_entry_safe(r, tmp, &tap->readers, node) {
+		list_del_rcu(&r->node);
+		RCU_INIT_POINTER(r->tap, NULL);
+		spin_lock_bh(&r->queue.lock);
+		unread = skb_queue_len(&r->queue);
+		__skb_queue_purge(&r->queue);
+		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
+		spin_unlock_bh(&r->queue.lock);
+		wake_up_interruptible_poll(&r->wait,
+					   EPOLLIN | EPOLLHUP | EPOLLERR);
+	}
+}
+
+/*
+ * The next frame for @r, waiting for one unless @nonblock.  NULL with
+ * *err = 0 once the tap is gone (end of file), -EAGAIN or -ERESTARTSYS.
+ */
+struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
+				     int *err)
+{
+	struct sk_buff *skb;
+
+	for (;;) {
+		if (!rcu_access_pointer(r->tap)) {
+			*err = 0;
+			return NULL;
+		}
+		spin_lock_bh(&r->queue.lock);
+		skb = __skb_dequeue(&r->queue);
+		spin_unlock_bh(&r->queue.lock);
+		if (skb)
+			return skb;
+		if (nonblock) {
+			*err = -EAGAIN;
+			return NULL;
+		}
+		*err = wait_event_interruptible(r->wait,
+					!skb_queue_empty_lockless(&r->queue) ||
+					!rcu_access_pointer(r->tap));
+		if (*err)
+			return NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(ethertap_reader_next);
+
+/*
+ * The receive path.  A frame user space writes (two bytes of padding, then
+ * an Ethernet frame) is checked, copied into an skb and handed to the stack
+ * as received on the tap.  A refused frame gets an errno for the writer and
+ * a count on the tap, and changes nothing else.
+ */
+/* Count @why on the tap behind @tapp; -ENXIO if it is gone, else @err. */
+static ssize_t ethertap_refuse(struct ethertap __rcu **tapp,
+			       enum ethertap_counter why, ssize_t err)
+{
+	struct ethertap *tap;
+
+	rcu_read_lock();
+	tap = rcu_dereference(*tapp);
+	if (tap) {
+		local_bh_disable();
+		ethertap_count(tap, why);
+		local_bh_enable();
+	} else {
+		err = -ENXIO;
+	}
+	rcu_read_unlock();
+	return err;
+}
+
+/* Longest Ethernet frame @dev accepts: MTU plus header (plus a VLAN tag). */
+static unsigned int ethertap_max_frame(struct net_device *dev,
+				       const struct sk_buff *skb)
+{
+	unsigned int max = READ_ONCE(dev->mtu) + ETH_HLEN;
+
+	if (eth_type_vlan(eth_hdr(skb)->h_proto))
+		max += VLAN_HLEN;
+	return max;
+}
+
+/*
+ * Take one padded frame from @from and deliver it on the tap behind @tapp.
+ * Returns the bytes consumed (all of them) or a negative errno:
+ *   -EINVAL    shorter than ETHERTAP_MIN_FRAME
+ *   -EMSGSIZE  longer than padding + header + MTU (+ VLAN tag)
+ *   -EFAULT    bad buffer
+ *   -ENOMEM    no memory for the frame
+ *   -ENETDOWN  the interface is down
+ *   -ENXIO     the tap is gone
+ */
+ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
+			      struct iov_iter *from)
+{
+	size_t total = iov_iter_count(from);
+	struct ethertap *tap;
+	struct sk_buff *skb;
+	ssize_t ret = total;
+	size_t len;
+
+	if (total < ETHERTAP_MIN_FRAME)
+		return ethertap_refuse(tapp, ETHERTAP_RX_TOO_SHORT, -EINVAL);
+	if (total > ETHERTAP_PAD + VLAN_ETH_HLEN + ETHERTAP_MAX_MTU)
+		return ethertap_refuse(tapp, ETHERTAP_RX_TOO_LONG, -EMSGSIZE);
+
+	len = total - ETHERTAP_PAD;
+	skb = __netdev_alloc_skb_ip_align(NULL, len, GFP_KERNEL);
+	if (!skb)
+		return ethertap_refuse(tapp, ETHERTAP_RX_NOMEM, -ENOMEM);
+	iov_iter_advance(from, ETHERTAP_PAD);
+	if (!copy_from_iter_full(skb_put(skb, len), len, from)) {
+		kfree_skb(skb);
+		return ethertap_refuse(tapp, ETHERTAP_RX_FAULT, -EFAULT);
+	}
+	skb_reset_mac_header(skb);
+
+	rcu_read_lock();
+	tap = rcu_dereference(*tapp);
+	if (!tap) {
+		rcu_read_unlock();
+		kfree_skb(skb);
+		return -ENXIO;
+	}
+	local_bh_disable();
+	if (len > ethertap_max_frame(tap->dev, skb)) {
+		ethertap_count(tap, ETHERTAP_RX_TOO_LONG);
+		ret = -EMSGSIZE;
+	} else if (!(READ_ONCE(tap->dev->flags) & IFF_UP)) {
+		ethertap_count(tap, ETHERTAP_RX_DOWN);
+		ret = -ENETDOWN;
+	} else {
+		skb->protocol = eth_type_trans(skb, tap->dev);
+		ethertap_count_rx(tap, len);
+		netif_receive_skb(skb);
+		skb = NULL;
+	}
+	local_bh_enable();
+	rcu_read_unlock();
+	kfree_skb(skb);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(ethertap_receive_iter);
+
+static const struct net_device_ops ethertap_netdev_ops = {
+	.ndo_init		= ethertap_init,
+	.ndo_uninit		= ethertap_uninit,
+	.ndo_start_xmit		= ethertap_xmit,
+	.ndo_get_stats64	= ethertap_get_stats64,
+	.ndo_set_mac_address	= eth_mac_addr,
+	.ndo_validate_addr	= eth_validate_addr,
+};
+
+static const char ethertap_counter_names[ETHERTAP_NR_COUNTERS][ETH_GSTRING_LEN] = {
+	[ETHERTAP_TX_NO_READER]		= "tx_dropped_no_reader",
+	[ETHERTAP_TX_QUEUE_FULL]	= "tx_dropped_queue_full",
+	[ETHERTAP_TX_NOMEM]		= "tx_dropped_nomem",
+	[ETHERTAP_TX_READER_FULL]	= "tx_reader_copy_dropped",
+	[ETHERTAP_TX_UNREAD]		= "tx_unread_at_close",
+	[ETHERTAP_TX_TRUNCATED]		= "tx_read_truncated",
+	[ETHERTAP_TX_FAULT]		= "tx_read_fault",
+	[ETHERTAP_RX_TOO_SHORT]		= "rx_error_too_short",
+	[ETHERTAP_RX_TOO_LONG]		= "rx_error_too_long",
+	[ETHERTAP_RX_FAULT]		= "rx_error_fault",
+	[ETHERTAP_RX_DOWN]		= "rx_dropped_down",
+	[ETHERTAP_RX_NOMEM]		= "rx_dropped_nomem",
+};
+
+static void ethertap_get_drvinfo(struct net_device *dev,
+				 struct ethtool_drvinfo *info)
+{
+	strscpy(info->driver, ETHERTAP_DRV_NAME, sizeof(info->driver));
+	strscpy(info->version, ETHERTAP_DRV_VERSION, sizeof(info->version));
+	strscpy(info->bus_info, "virtual", sizeof(info->bus_info));
+}
+
+static int ethertap_get_sset_count(struct net_device *dev, int sset)
+{
+	return sset == ETH_SS_STATS ? ETHERTAP_NR_COUNTERS : -EOPNOTSUPP;
+}
+
+static void ethertap_get_strings(struct net_device *dev, u32 sset, u8 *data)
+{
+	if (sset == ETH_SS_STATS)
+		memcpy(data, ethertap_counter_names,
+		       sizeof(ethertap_counter_names));
+}
+
+static void ethertap_get_ethtool_stats(struct net_device *dev,
+				       struct ethtool_stats *stats, u64 *data)
+{
+	u64 b[4];
+
+	ethertap_fold(netdev_priv(dev), b, data);
+}
+
+static const struct ethtool_ops ethertap_ethtool_ops = {
+	.get_drvinfo		= ethertap_get_drvinfo,
+	.get_link		= ethtool_op_get_link,
+	.get_sset_count		= ethertap_get_sset_count,
+	.get_strings		= ethertap_get_strings,
+	.get_ethtool_stats	= ethertap_get_ethtool_stats,
+};
+
+static void ethertap_setup(struct net_device *dev)
+{
+	struct ethertap *tap = netdev_priv(dev);
+
+	ether_setup(dev);
+	tap->dev = dev;
+	INIT_LIST_HEAD(&tap->readers);
+	dev->netdev_ops = &ethertap_netdev_ops;
+	dev->ethtool_ops = &ethertap_ethtool_ops;
+	dev->needs_free_netdev = true;
+	dev->priv_destructor = ethertap_destructor;
+	/* As in 2.4: no ARP until asked for (ifconfig tapN arp). */
+	dev->flags |= IFF_NOARP;
+	/* Frames go straight to the readers' queues: no qdisc, no tx lock. */
+	dev->priv_flags |= IFF_NO_QUEUE | IFF_LIVE_ADDR_CHANGE;
+	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
+	ethertap_set_lltx(dev);
+	dev->min_mtu = ETHERTAP_MIN_MTU;
+	dev->max_mtu = ETHERTAP_MAX_MTU;
+}
+
+/* Create tapN (FE:FD:00:00:hi(N):lo(N)) in @net; called under RTNL. */
+static int ethertap_create(struct net *net, unsigned int index)
+{
+	u8 addr[ETH_ALEN] = { 0xfe, 0xfd, 0, 0, index >> 8, index & 0xff };
+	char name[IFNAMSIZ];
+	struct net_device *dev;
+	struct ethertap *tap;
+	int err;
+
+	err = ida_alloc_range(&ethertap_ida, index, index, GFP_KERNEL);
+	if (err < 0)
+		return err;
+	snprintf(name, sizeof(name), "tap%u", index);
+	dev = alloc_netdev(sizeof(*tap), name, NET_NAME_ENUM, ethertap_setup);
+	if (!dev) {
+		ida_free(&ethertap_ida, index);
+		return -ENOMEM;
+	}
+	tap = netdev_priv(dev);
+	tap->index = index;
+	eth_hw_addr_set(dev, addr);
+	dev_net_set(dev, net);
+
+	err = register_netdevice(dev);
+	if (err) {
+		ida_free(&ethertap_ida, index);
+		free_netdev(dev);
+		return err;
+	}
+	tap->registered = true;
+	return 0;
+}
+
+/* The table only changes under RTNL too, so RTNL is enough to walk it. */
+static void ethertap_destroy_all(void)
+{
+	LIST_HEAD(list);
+	int i;
+
+	rtnl_lock();
+	for (i = 0; i < ETHERTAP_MAX_TAPS; i++)
+		if (ethertap_table[i])
+			unregister_netdevice_queue(ethertap_table[i]->dev,
+						   &list);
+	unregister_netdevice_many(&list);
+	rtnl_unlock();
+}
+
+static int __init ethertap_module_init(void)
+{
+	int err, i;
+
+	if (max_taps < 0 || max_taps > ETHERTAP_MAX_TAPS) {
+		pr_err("max_taps=%d out of range 0..%d\n", max_taps,
+		       ETHERTAP_MAX_TAPS);
+		return -EINVAL;
+	}
+	ethertap_class = ethertap_class_create("ethertap");
+	if (IS_ERR(ethertap_class))
+		return PTR_ERR(ethertap_class);
+
+	rtnl_lock();
+	for (i = 0; i < max_taps && !err; i++)
+		err = ethertap_create(&init_net, i);
+	rtnl_unlock();
+	if (err) {
+		pr_err("cannot create tap%d: %d\n", i - 1, err);
+		ethertap_destroy_all();
+		class_destroy(ethertap_class);
+		return err;
+	}
+	return 0;
+}
+
+static void __exit ethertap_module_exit(void)
+{
+	ethertap_destroy_all();
+	class_destroy(ethertap_class);
+}
+
+module_init(ethertap_module_init);
+module_exit(ethertap_module_exit);
+
+MODULE_DESCRIPTION("Ethertap: Ethernet devices tapN read and written through /dev/tapN");
+MODULE_AUTHOR("The ethertap project");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(ETHERTAP_DRV_VERSION);
+MODULE_SOFTDEP("post: netlink_dev");

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ethertap: the user-space ABI.
+ *
+ * Programs include this header to talk to tapN devices; it needs nothing
+ * beyond the kernel's uapi headers.  See Documentation/ethertap.rst.
+ *
+ * Each frame crosses the user/kernel boundary as
+ *
+ *	+------+------------------+------------------+-----------+---------+
+ *	| 0  0 | destination (6)  | source (6)       | type (2)  | payload |
+ *	+------+------------------+------------------+-----------+---------+
+ *	  pad    the Ethernet frame, as on the wire without the FCS
+ *
+ * read() of /dev/tapN returns one such frame the interface transmitted;
+ * write() takes one and delivers it to the stack as received on tapN.
+ */
+#ifndef _UAPI_ETHERTAP_H
+#define _UAPI_ETHERTAP_H
+
+/* Character devices: /dev/tapN is (major 36, minor 16 + N), as in 2.2/2.4. */
+#define ETHERTAP_MAJOR		36
+#define ETHERTAP_MINOR_BASE	16
+
+/* Highest number of taps (N runs from 0 to ETHERTAP_MAX_TAPS - 1). */
+#define ETHERTAP_MAX_TAPS	1024
+
+/* Bytes of zero padding in front of every frame read or written. */
+#define ETHERTAP_PAD		2
+
+/* Shortest write: padding and an Ethernet header (16 bytes). */
+#define ETHERTAP_MIN_FRAME	(ETHERTAP_PAD + 14)
+
+/* MTU range of a tapN interface (ip link set tapN mtu M). */
+#define ETHERTAP_MIN_MTU	68
+#define ETHERTAP_MAX_MTU	65535
+
+#endif /* _UAPI_ETHERTAP_H */

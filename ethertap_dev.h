@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ethertap: what the parts of the module share.
+ *
+ *   ethertap.c     module ethertap: the tapN net_devices, their xmit path
+ *                  (frames the interface sends, to the readers) and receive
+ *                  path (frames user space writes, to the stack)
+ *   netlink_dev.c  module netlink_dev: the character devices /dev/tapN
+ *   compat.h       differences between supported kernels
+ */
+#ifndef _ETHERTAP_DEV_H
+#define _ETHERTAP_DEV_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/wait.h>
+
+#include "ethertap.h"
+
+#define ETHERTAP_DRV_NAME	"ethertap"
+#define ETHERTAP_DRV_VERSION	"1.0"
+
+/*
+ * Event counters, one per reason a frame was discarded (and one for
+ * truncated reads).  ethtool -S shows each; ethertap_get_stats64() folds
+ * them into the standard counters as noted.
+ */
+enum ethertap_counter {
+	ETHERTAP_TX_NO_READER,		/* tx_dropped: nobody had the tap open */
+	ETHERTAP_TX_QUEUE_FULL,		/* tx_dropped: every reader was full */
+	ETHERTAP_TX_NOMEM,		/* tx_dropped: no memory to keep it */
+	ETHERTAP_TX_READER_FULL,	/* one reader's copy lost, others got it */
+	ETHERTAP_TX_UNREAD,		/* queued, then the reader closed */
+	ETHERTAP_TX_TRUNCATED,		/* read buffer shorter than the frame */
+	ETHERTAP_TX_FAULT,		/* lost copying to a bad read buffer */
+	ETHERTAP_RX_TOO_SHORT,		/* rx_errors, rx_length_errors */
+	ETHERTAP_RX_TOO_LONG,		/* rx_errors, rx_length_errors */
+	ETHERTAP_RX_FAULT,		/* rx_errors: bad user buffer */
+	ETHERTAP_RX_DOWN,		/* rx_dropped: interface down */
+	ETHERTAP_RX_NOMEM,		/* rx_dropped: no memory for the frame */
+	ETHERTAP_NR_COUNTERS
+};
+
+struct ethertap_stats {
+	u64_stats_t rx_packets;
+	u64_stats_t rx_bytes;
+	u64_stats_t tx_packets;
+	u64_stats_t tx_bytes;
+	u64_stats_t events[ETHERTAP_NR_COUNTERS];
+	struct u64_stats_sync syncp;
+};
+
+/* The private part of a tapN net_device. */
+struct ethertap {
+	struct net_device *dev;
+	struct ethertap_stats __percpu *stats;
+	struct list_head readers;	/* RCU; changed under ethertap_mutex */
+	struct device *node;		/* /dev/tapN */
+	unsigned int index;		/* N: minor ETHERTAP_MINOR_BASE + N */
+	bool registered;		/* owns its index */
+};
+
+/* One open /dev/tapN: its own queue of transmitted frames. */
+struct ethertap_reader {
+	struct ethertap __rcu *tap;	/* NULL once the tap is gone */
+	struct sk_buff_head queue;	/* .lock also guards .closed */
+	wait_queue_head_t wait;
+	struct list_head node;		/* in tap->readers */
+	bool closed;
+	struct rcu_head rcu;
+};
+
+/* Serialises taps coming and going with readers attaching and leaving. */
+extern struct mutex ethertap_mutex;
+
+/* ethertap.c: for itself */
+struct ethertap *ethertap_lookup(unsigned int index);
+void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
+		      unsigned int n);
+void ethertap_count_rx(struct ethertap *tap, unsigned int bytes);
+void ethertap_count_tx(struct ethertap *tap, unsigned int bytes);
+
+static inline void ethertap_count(struct ethertap *tap,
+				  enum ethertap_counter c)
+{
+	ethertap_count_n(tap, c, 1);
+}
+
+void ethertap_detach_all(struct ethertap *tap);
+
+/* ethertap.c: exported to netlink_dev */
+int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index);
+void ethertap_reader_detach(struct ethertap_reader *r);
+void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c);
+struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
+				     int *err);
+ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
+			      struct iov_iter *from);
+
+#endif /* _ETHERTAP_DEV_H */

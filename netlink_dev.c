@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netlink_dev: the character devices /dev/tapN of ethertap, major 36, minor
+ * 16 + N, as in 2.2/2.4.  Each open file is a reader on its tap: read()
+ * returns one frame the interface transmitted, write() injects one frame,
+ * poll() tells which of the two would not block.  Several files may have
+ * one tap open; each receives its own copy of every frame.  The kernel
+ * loads this module by itself when a major 36 node is opened.
+ */
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "ethertap_dev.h"
+
+static struct cdev tapdev_cdev;
+
+static int tapdev_open(struct inode *inode, struct file *file)
+{
+	struct ethertap_reader *r;
+	int err;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	err = ethertap_reader_attach(r, iminor(inode) - ETHERTAP_MINOR_BASE);
+	if (err) {
+		kfree(r);
+		return err;
+	}
+	file->private_data = r;
+	return stream_open(inode, file);
+}
+
+static int tapdev_release(struct inode *inode, struct file *file)
+{
+	ethertap_reader_detach(file->private_data);
+	return 0;
+}
+
+/*
+ * One frame per read: the padding, then as much of the frame as fits.  The
+ * rest of a frame longer than the buffer is discarded (and counted), as a
+ * datagram socket does.
+ */
+static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	static const u8 pad[ETHERTAP_PAD];
+	struct file *file = iocb->ki_filp;
+	struct ethertap_reader *r = file->private_data;
+	size_t room = iov_iter_count(to);
+	struct sk_buff *skb;
+	size_t n, body;
+	int err;
+
+	if (!room)
+		return 0;
+	skb = ethertap_reader_next(r, (file->f_flags & O_NONBLOCK) ||
+				      (iocb->ki_flags & IOCB_NOWAIT), &err);
+	if (!skb)
+		return err;
+
+	n = copy_to_iter(pad, min_t(size_t, room, ETHERTAP_PAD), to);
+	body = min_t(size_t, skb->len, room - n);
+	if (n != min_t(size_t, room, ETHERTAP_PAD) ||
+	    skb_copy_datagram_iter(skb, 0, to, body)) {
+		ethertap_reader_count(r, ETHERTAP_TX_FAULT);
+		kfree_skb(skb);
+		return -EFAULT;
+	}
+	if (body < skb->len)
+		ethertap_reader_count(r, ETHERTAP_TX_TRUNCATED);
+	consume_skb(skb);
+	return n + body;
+}
+
+static ssize_t tapdev_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct ethertap_reader *r = iocb->ki_filp->private_data;
+
+	return ethertap_receive_iter(&r->tap, from);
+}
+
+static __poll_t tapdev_poll(struct file *file, poll_table *wait)
+{
+	struct ethertap_reader *r = file->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(file, &r->wait, wait);
+	if (!skb_queue_empty_lockless(&r->queue))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (rcu_access_pointer(r->tap))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	else
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLHUP | EPOLLERR;
+	return mask;
+}
+
+static const struct file_operations tapdev_fops = {
+	.owner		= THIS_MODULE,
+	.open		= tapdev_open,
+	.release	= tapdev_release,
+	.read_iter	= tapdev_read_iter,
+	.write_iter	= tapdev_write_iter,
+	.poll		= tapdev_poll,
+};
+
+static int __init tapdev_init(void)
+{
+	dev_t base = MKDEV(ETHERTAP_MAJOR, ETHERTAP_MINOR_BASE);
+	int err;
+
+	err = register_chrdev_region(base, ETHERTAP_MAX_TAPS, "ethertap");
+	if (err)
+		return err;
+	cdev_init(&tapdev_cdev, &tapdev_fops);
+	tapdev_cdev.owner = THIS_MODULE;
+	err = cdev_add(&tapdev_cdev, base, ETHERTAP_MAX_TAPS);
+	if (err)
+		unregister_chrdev_region(base, ETHERTAP_MAX_TAPS);
+	return err;
+}
+
+static void __exit tapdev_exit(void)
+{
+	cdev_del(&tapdev_cdev);
+	unregister_chrdev_region(MKDEV(ETHERTAP_MAJOR, ETHERTAP_MINOR_BASE),
+				 ETHERTAP_MAX_TAPS);
+}
+
+module_init(tapdev_init);
+module_exit(tapdev_exit);
+
+MODULE_DESCRIPTION("Ethertap character devices /dev/tapN (major 36)");
+MODULE_AUTHOR("The ethertap project");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(ETHERTAP_DRV_VERSION);
+MODULE_ALIAS_CHARDEV_MAJOR(ETHERTAP_MAJOR);
