@@ -34,10 +34,13 @@ module_param(max_taps, int, 0444);
 MODULE_PARM_DESC(max_taps, "Number of tapN devices created at load (0 to "
 		 __stringify(ETHERTAP_MAX_TAPS) ", default 1)");
 
+/* Guards ethertap_table and every tap's list of readers (for changes). */
 DEFINE_MUTEX(ethertap_mutex);
 static struct ethertap *ethertap_table[ETHERTAP_MAX_TAPS];
 static DEFINE_IDA(ethertap_ida);
-static struct class *ethertap_class;
+static struct class ethertap_class = {
+	.name = "ethertap",
+};
 
 /* The tap with index N; call with ethertap_mutex held. */
 struct ethertap *ethertap_lookup(unsigned int index)
@@ -135,7 +138,7 @@ static int ethertap_node_create(struct ethertap *tap)
 {
 	dev_t devt = MKDEV(ETHERTAP_MAJOR, ETHERTAP_MINOR_BASE + tap->index);
 
-	tap->node = device_create(ethertap_class, NULL, devt, tap, "tap%u",
+	tap->node = device_create(&ethertap_class, NULL, devt, tap, "tap%u",
 				  tap->index);
 	return PTR_ERR_OR_ZERO(tap->node);
 }
@@ -345,6 +348,12 @@ void ethertap_detach_all(struct ethertap *tap)
 	}
 }
 
+static bool ethertap_reader_ready(struct ethertap_reader *r)
+{
+	return !skb_queue_empty_lockless(&r->queue) ||
+	       !rcu_access_pointer(r->tap);
+}
+
 /*
  * The next frame for @r, waiting for one unless @nonblock.  NULL with
  * *err = 0 once the tap is gone (end of file), -EAGAIN or -ERESTARTSYS.
@@ -368,9 +377,7 @@ struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 			*err = -EAGAIN;
 			return NULL;
 		}
-		*err = wait_event_interruptible(r->wait,
-					!skb_queue_empty_lockless(&r->queue) ||
-					!rcu_access_pointer(r->tap));
+		*err = wait_event_interruptible(r->wait, ethertap_reader_ready(r));
 		if (*err)
 			return NULL;
 	}
@@ -613,9 +620,9 @@ static int __init ethertap_module_init(void)
 		       ETHERTAP_MAX_TAPS);
 		return -EINVAL;
 	}
-	ethertap_class = ethertap_class_create("ethertap");
-	if (IS_ERR(ethertap_class))
-		return PTR_ERR(ethertap_class);
+	err = class_register(&ethertap_class);
+	if (err)
+		return err;
 
 	rtnl_lock();
 	for (i = 0; i < max_taps && !err; i++)
@@ -624,7 +631,7 @@ static int __init ethertap_module_init(void)
 	if (err) {
 		pr_err("cannot create tap%d: %d\n", i - 1, err);
 		ethertap_destroy_all();
-		class_destroy(ethertap_class);
+		class_unregister(&ethertap_class);
 		return err;
 	}
 	return 0;
@@ -633,7 +640,7 @@ static int __init ethertap_module_init(void)
 static void __exit ethertap_module_exit(void)
 {
 	ethertap_destroy_all();
-	class_destroy(ethertap_class);
+	class_unregister(&ethertap_class);
 }
 
 module_init(ethertap_module_init);

@@ -56,12 +56,13 @@ static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	size_t room = iov_iter_count(to);
 	struct sk_buff *skb;
 	size_t n, body;
+	bool nonblock;
 	int err;
 
 	if (!room)
 		return 0;
-	skb = ethertap_reader_next(r, (file->f_flags & O_NONBLOCK) ||
-				      (iocb->ki_flags & IOCB_NOWAIT), &err);
+	nonblock = (file->f_flags & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT);
+	skb = ethertap_reader_next(r, nonblock, &err);
 	if (!skb)
 		return err;
 

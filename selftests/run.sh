@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the selftests inside a tools/vm/run guest and print their TAP.
+# Before each test the modules are loaded afresh (ethertap max_taps=2 and
+# netlink_dev from $ETHERTAP_MODDIR); after it they must unload cleanly.
+#   selftests/run.sh [TEST...]     (default: every test)
+set -u
+cd "$(dirname "$0")"
+export KSFT_DIR=${KSFT_DIR:?}
+moddir=${ETHERTAP_MODDIR:?}
+
+unload() {
+	local m
+	for m in netlink_dev ethertap; do
+		[ -d /sys/module/$m ] && rmmod $m
+	done
+	! [ -d /sys/module/ethertap ] && ! [ -d /sys/module/netlink_dev ]
+}
+
+tests=("$@")
+if [ ${#tests[@]} -eq 0 ]; then
+	tests=($(ls out/ 2>/dev/null) $(ls ./*.sh | grep -v '/run.sh$\|/lib.sh$'))
+fi
+
+echo "# kernel $(uname -r) ($ETHERTAP_KERNEL)"
+for t in "${tests[@]}"; do
+	t=${t#./}
+	case $t in
+	*.sh) cmd=(bash "./$t") ;;
+	*) cmd=("./out/$t") ;;
+	esac
+	echo "# === $t"
+	if ! [ -e "${cmd[-1]}" ]; then
+		echo "not ok - $t: missing"
+		continue
+	fi
+	unload >/dev/null 2>&1
+	insmod "$moddir"/ethertap.ko max_taps=2 && insmod "$moddir"/netlink_dev.ko ||
+		{ echo "not ok - $t: modules did not load"; continue; }
+	out=$(mktemp)
+	timeout 600 "${cmd[@]}" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && ! grep -q '^not ok' "$out"; then
+		echo "not ok - $t exited with status $rc"
+	fi
+	rm -f "$out"
+	unload || echo "not ok - $t: modules did not unload afterwards"
+	ip -all netns delete 2>/dev/null
+done
