@@ -19,11 +19,13 @@
 #include <linux/if_vlan.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
+#include <linux/poll.h>
 #include <linux/rculist.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched/signal.h>
 #include <linux/skbuff.h>
 #include <linux/uio.h>
+#include <net/dst.h>
 #include <net/netfilter/nf_conntrack.h>
 
 #include "compat.h"

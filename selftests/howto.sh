@@ -34,23 +34,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Start "$@" in the background; once it has /dev/tap0 open, its pid is in
-# $bgpid (else it is killed and this fails).  Output goes to $tmp/$1.log.
-bgpid=
-start_reader() {
-	local log=$tmp/$(basename "$1").log i
+has_tap0() {	# process $1 has /dev/tap0 open
+	local f
 
-	"$@" >"$log" 2>&1 &
+	for f in /proc/"$1"/fd/*; do
+		[ "$(readlink "$f")" = /dev/tap0 ] && return 0
+	done
+	return 1
+}
+
+# Start "$@" in the background; once it has /dev/tap0 open, its pid is in
+# $bgpid (else it is killed and this fails).  Its output goes to $bglog.
+bgpid='' bglog='' nlogs=0
+start_reader() {
+	local i
+
+	nlogs=$((nlogs + 1))
+	bglog=$tmp/reader$nlogs.log
+	"$@" >"$bglog" 2>&1 &
 	bgpid=$!
 	pids+=("$bgpid")
 	for i in $(seq 100); do
-		ls -l /proc/$bgpid/fd 2>/dev/null | grep -q ' /dev/tap0$' &&
-			return 0
+		has_tap0 "$bgpid" && return 0
 		kill -0 "$bgpid" 2>/dev/null || break
 		sleep 0.1
 	done
 	ktap_print_msg "$* did not open /dev/tap0:"
-	sed 's/^/#   /' "$log"
+	sed 's/^/#   /' "$bglog"
 	stop "$bgpid"
 	return 1
 }
@@ -102,9 +112,11 @@ setup() {
 	echo 1 > /proc/sys/net/ipv6/conf/tap0/disable_ipv6 || return 1
 	ifconfig tap0 10.0.0.123 up || return 1
 	route add -host 10.0.0.124 gw 10.0.0.123 || return 1
-	if ! ip route get 10.0.0.124 | grep -q 'via 10.0.0.123 dev tap0'; then
+	# (ip route get shows no "via": the gateway is tap0's own address.)
+	if ! ip route show 10.0.0.124 | grep -q '^10.0.0.124 via 10.0.0.123 dev tap0' ||
+	   ! ip route get 10.0.0.124 | grep -q '^10.0.0.124 .*dev tap0 '; then
 		ktap_print_msg "10.0.0.124 is not routed through tap0:"
-		ip route get 10.0.0.124 | sed 's/^/#   /'
+		{ ip route show; ip route get 10.0.0.124; } | sed 's/^/#   /'
 		return 1
 	fi
 }
@@ -131,7 +143,7 @@ sample() {
 	stop "$bgpid"
 	if [ $rc -ne 0 ]; then
 		ktap_print_msg "the sample program said:"
-		sed 's/^/#   /' "$tmp/sample.log"
+		sed 's/^/#   /' "$bglog"
 	fi
 	return $rc
 }
@@ -167,7 +179,7 @@ pingd_test() {
 		rc=1
 	fi
 	stop "$bgpid"
-	[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/ethertap-pingd.log"
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$bglog"
 	return $rc
 }
 result "ethertap-pingd answers ping 10.0.0.124" pingd_test
@@ -207,7 +219,7 @@ cat_test() {
 	ping -c 2 -i 0.5 -s 56 -W 1 10.0.0.124 >/dev/null 2>&1
 	sleep 0.2
 	stop "$bgpid"
-	mv "$tmp/cat.log" "$f"
+	mv "$bglog" "$f"
 	size=$(stat -c %s "$f")
 	if [ "$size" != 200 ]; then
 		ktap_print_msg "cat /dev/tap0 wrote $size bytes, not 2 x 100:"
@@ -247,7 +259,7 @@ other_test() {
 	start_reader "$pingd" -d /dev/tap0 -c 3 -v || return 1
 	ping_ok 3 ip netns exec other ping -c 3 -W 2 10.0.0.124 || rc=1
 	stop "$bgpid"
-	[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/ethertap-pingd.log"
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$bglog"
 	ip netns del other
 	echo "$forward" > /proc/sys/net/ipv4/ip_forward
 	return $rc
@@ -262,6 +274,8 @@ robust_test() {
 	local rc=0 i
 
 	tools || return 1
+	# Replies to 10.9.9.9 must not come back on tap0 as forwarded.
+	echo 0 > /proc/sys/net/ipv4/ip_forward || return 1
 	start_reader "$pingd" -d /dev/tap0 -c 2 -v || return 1
 	python3 - <<'PY' || rc=1
 import socket, struct, sys, time
@@ -304,7 +318,7 @@ frames = [
     eth(0x0800, ipv4(echo(9, odd))[:0] +
         bytes([0x4f]) + ipv4(echo(9, odd))[1:]),          # ihl 15, bad sum
     eth(0x0800, ipv4(echo(9, odd), proto=17)),            # UDP
-    eth(0x0800, ipv4(struct.pack("!BBHI", 8, 0, 0, 0))[:24]),  # ICMP cut
+    eth(0x0800, ipv4(b"\x08\0\0\0")),                   # ICMP cut
     eth(0x0800, ipv4(echo(1, odd)) + b"\xee" * 9),        # good, odd, padded
     eth(0x0800, ipv4(echo(2, even))),                     # good
 ]
@@ -356,11 +370,11 @@ PY
 		rc=1
 	fi
 	stop "$bgpid"
-	if [ "$(grep -c 'ignored' "$tmp/ethertap-pingd.log")" != 8 ]; then
+	if [ "$(grep -c 'ignored' "$bglog")" != 8 ]; then
 		ktap_print_msg "ethertap-pingd did not ignore exactly 8 frames"
 		rc=1
 	fi
-	[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/ethertap-pingd.log"
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$bglog"
 	return $rc
 }
 result "ethertap-pingd ignores ARP, IPv6, short and bad frames" robust_test

@@ -374,7 +374,7 @@ static int dump_dev(const char *dev, unsigned long count)
 	return 0;
 }
 
-static void usage(int status)
+static void print_help(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: %s [-d /dev/tapN | -r FILE] [-c COUNT] [-x]\n"
@@ -416,14 +416,14 @@ int main(int argc, char **argv)
 			hexdump = true;
 			break;
 		case 'h':
-			usage(0);
+			print_help(0);
 			break;
 		default:
-			usage(2);
+			print_help(2);
 		}
 	}
 	if (optind != argc)
-		usage(2);
+		print_help(2);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return file ? dump_file(file, count) : dump_dev(dev, count);
 }

@@ -183,7 +183,7 @@ static size_t make_reply(uint8_t *buf, size_t len)
 	return ETHERTAP_PAD + ETH_HDR_LEN + tot;
 }
 
-static void usage(int status)
+static void print_help(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: %s [-d /dev/tapN] [-c COUNT] [-v]\n"
@@ -221,14 +221,14 @@ int main(int argc, char **argv)
 			verbose = true;
 			break;
 		case 'h':
-			usage(0);
+			print_help(0);
 			break;
 		default:
-			usage(2);
+			print_help(2);
 		}
 	}
 	if (optind != argc)
-		usage(2);
+		print_help(2);
 
 	fd = open(dev, O_RDWR);
 	if (fd < 0) {
