@@ -278,6 +278,7 @@ int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index)
 	if (tap) {
 		rcu_assign_pointer(r->tap, tap);
 		list_add_tail_rcu(&r->node, &tap->readers);
+		netdev_dbg(tap->dev, "reader %p attached\n", r);
 	}
 	mutex_unlock(&ethertap_mutex);
 	return tap ? 0 : -ENXIO;
@@ -319,6 +320,8 @@ void ethertap_reader_detach(struct ethertap_reader *r)
 		local_bh_disable();
 		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
 		local_bh_enable();
+		netdev_dbg(tap->dev, "reader %p detached, %u frames unread\n",
+			   r, unread);
 	}
 	mutex_unlock(&ethertap_mutex);
 
@@ -347,6 +350,8 @@ void ethertap_detach_all(struct ethertap *tap)
 		spin_unlock_bh(&r->queue.lock);
 		wake_up_interruptible_poll(&r->wait,
 					   EPOLLIN | EPOLLHUP | EPOLLERR);
+		netdev_dbg(tap->dev, "reader %p cut off, %u frames unread\n",
+			   r, unread);
 	}
 }
 
@@ -595,6 +600,8 @@ static int ethertap_create(struct net *net, unsigned int index)
 		return err;
 	}
 	tap->registered = true;
+	netdev_dbg(dev, "created, /dev/tap%u is (%d, %d)\n", index,
+		   ETHERTAP_MAJOR, ETHERTAP_MINOR_BASE + index);
 	return 0;
 }
 

@@ -95,25 +95,25 @@ check "uid 65534 cannot open /dev/tap0 ($err)" test "$err" = EACCES
 unload
 
 # 6. make install, modprobe ethertap loads both, major 36 autoloads.
+#    /lib/modules is the host's, read-only: install into an overlay of it.
 rel=$(uname -r)
 mkdir -p "$tmp"/upper "$tmp"/work
-if [ -e /lib/modules/$rel/build/Makefile ] &&
-   mount -t overlay overlay -o lowerdir=/lib/modules/$rel,upperdir="$tmp"/upper,workdir="$tmp"/work /lib/modules/$rel; then
-	make -s install KDIR=/lib/modules/$rel/build OUT="$tmp"/inst >/dev/null 2>&1 ||
-		make -s -C /lib/modules/$rel/build M="$moddir" INSTALL_MOD_DIR=extra modules_install >/dev/null 2>&1
-	depmod -a
+if mount -t overlay overlay -o lowerdir=/lib/modules,upperdir="$tmp"/upper,workdir="$tmp"/work /lib/modules; then
+	(cd .. && make -s install KVER="$ETHERTAP_KERNEL") >"$tmp"/install.log 2>&1
+	i=$?
 	modprobe ethertap
 	a=$(lsmod | grep -Ec '^(ethertap|netlink_dev) ')
 	rmmod netlink_dev
 	mknod "$tmp"/tap0b c 36 16
 	timeout 1 cat "$tmp"/tap0b >/dev/null 2>&1
 	b=$([ -d /sys/module/netlink_dev ] && echo loaded)
-	check "modprobe ethertap loads both ($a), opening major 36 loads netlink_dev ($b)" \
-		test "$a" = 2 -a "$b" = loaded
+	check "make install ($i), modprobe ethertap loads both ($a), opening major 36 loads netlink_dev ($b)" \
+		test "$i" = 0 -a "$a" = 2 -a "$b" = loaded -a -n "$(ls /lib/modules/$rel/extra/ethertap.ko* 2>/dev/null)"
+	[ "$i" = 0 ] || cat "$tmp"/install.log
 	unload
-	umount /lib/modules/$rel
+	umount /lib/modules
 else
-	ktap_test_skip "make install/modprobe: no kernel build tree for $rel"
+	ktap_test_fail "make install: cannot overlay /lib/modules"
 fi
 
 # 7. 50 load/unload cycles with traffic and a reader.
@@ -122,11 +122,11 @@ for i in $(seq 50); do
 	load max_taps=2 || { fails=$((fails + 1)); continue; }
 	echo 1 > /proc/sys/net/ipv6/conf/tap0/disable_ipv6
 	ip addr add 10.9.0.1/24 dev tap0 && ip link set tap0 up
-	timeout 2 cat /dev/tap0 >/dev/null &
-	sleep 0.1
+	cat /dev/tap0 >/dev/null &
+	reader=$!
 	ping -c 3 -i 0.01 -W 1 10.9.0.2 >/dev/null 2>&1
-	ping -c 3 -i 0.01 -W 1 -I tap1 10.9.1.2 >/dev/null 2>&1
-	wait
+	kill $reader
+	wait $reader
 	unload || fails=$((fails + 1))
 done
 check "50 load/unload cycles with traffic ($fails failures)" test $fails = 0
