@@ -5,7 +5,7 @@
 #   make check           build and run the test suite in QEMU guests
 #   make demo            show the HOWTO's ping working in a guest
 #   make vm              a shell in a guest with the modules (KVER=<id>)
-#   make lint            checkpatch, sparse and W=1 on every test kernel
+#   make lint            checkpatch, sparse, W=1 and a dkms build on every test kernel
 #   make deps            install what all of this needs (Debian 12, as root)
 #   make install         install the modules for the running kernel
 

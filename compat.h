@@ -8,6 +8,7 @@
 #define _ETHERTAP_COMPAT_H
 
 #include <linux/netdevice.h>
+#include <net/rtnetlink.h>
 
 /* 6.12 turned the NETIF_F_LLTX feature into the dev->lltx flag. */
 static inline void ethertap_set_lltx(struct net_device *dev)
@@ -18,5 +19,16 @@ static inline void ethertap_set_lltx(struct net_device *dev)
 	dev->features |= NETIF_F_LLTX;
 #endif
 }
+
+/* 6.15 passed rtnl_link_ops::newlink() its arguments in a struct. */
+#ifdef ETHERTAP_HAVE_NEWLINK_PARAMS
+#define ETHERTAP_NEWLINK_ARGS struct net_device *dev,			\
+			      struct rtnl_newlink_params *params,	\
+			      struct netlink_ext_ack *extack
+#else
+#define ETHERTAP_NEWLINK_ARGS struct net *src_net, struct net_device *dev, \
+			      struct nlattr *tb[], struct nlattr *data[],  \
+			      struct netlink_ext_ack *extack
+#endif
 
 #endif /* _ETHERTAP_COMPAT_H */

@@ -40,6 +40,7 @@ MODULE_PARM_DESC(max_taps, "Number of tapN devices created at load (0 to "
 DEFINE_MUTEX(ethertap_mutex);
 static struct ethertap *ethertap_table[ETHERTAP_MAX_TAPS];
 static DEFINE_IDA(ethertap_ida);
+static struct rtnl_link_ops ethertap_link_ops;
 static struct class ethertap_class = {
 	.name = "ethertap",
 };
@@ -570,33 +571,27 @@ static void ethertap_setup(struct net_device *dev)
 	dev->max_mtu = ETHERTAP_MAX_MTU;
 }
 
-/* Create tapN (FE:FD:00:00:hi(N):lo(N)) in @net; called under RTNL. */
-static int ethertap_create(struct net *net, unsigned int index)
+/*
+ * Number @dev as tap @index and register it (under RTNL): the name tapN
+ * unless one was given, the MAC FE:FD:00:00:hi(N):lo(N) unless one was
+ * given.  On failure the index is released; the caller frees @dev.
+ */
+static int ethertap_register(struct net_device *dev, unsigned int index)
 {
 	u8 addr[ETH_ALEN] = { 0xfe, 0xfd, 0, 0, index >> 8, index & 0xff };
-	char name[IFNAMSIZ];
-	struct net_device *dev;
-	struct ethertap *tap;
+	struct ethertap *tap = netdev_priv(dev);
 	int err;
 
-	err = ida_alloc_range(&ethertap_ida, index, index, GFP_KERNEL);
-	if (err < 0)
-		return err;
-	snprintf(name, sizeof(name), "tap%u", index);
-	dev = alloc_netdev(sizeof(*tap), name, NET_NAME_ENUM, ethertap_setup);
-	if (!dev) {
-		ida_free(&ethertap_ida, index);
-		return -ENOMEM;
-	}
-	tap = netdev_priv(dev);
 	tap->index = index;
-	eth_hw_addr_set(dev, addr);
-	dev_net_set(dev, net);
+	if (strchr(dev->name, '%'))
+		snprintf(dev->name, IFNAMSIZ, "tap%u", index);
+	if (is_zero_ether_addr(dev->dev_addr))
+		eth_hw_addr_set(dev, addr);
+	dev->rtnl_link_ops = &ethertap_link_ops;
 
 	err = register_netdevice(dev);
 	if (err) {
 		ida_free(&ethertap_ida, index);
-		free_netdev(dev);
 		return err;
 	}
 	tap->registered = true;
@@ -605,19 +600,46 @@ static int ethertap_create(struct net *net, unsigned int index)
 	return 0;
 }
 
-/* The table only changes under RTNL too, so RTNL is enough to walk it. */
-static void ethertap_destroy_all(void)
+/* ip link add [NAME] type ethertap: the lowest free tap number. */
+static int ethertap_newlink(ETHERTAP_NEWLINK_ARGS)
 {
-	LIST_HEAD(list);
-	int i;
+	int index;
 
-	rtnl_lock();
-	for (i = 0; i < ETHERTAP_MAX_TAPS; i++)
-		if (ethertap_table[i])
-			unregister_netdevice_queue(ethertap_table[i]->dev,
-						   &list);
-	unregister_netdevice_many(&list);
-	rtnl_unlock();
+	index = ida_alloc_max(&ethertap_ida, ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
+	if (index < 0) {
+		NL_SET_ERR_MSG(extack, "all " __stringify(ETHERTAP_MAX_TAPS)
+			       " tap numbers are in use");
+		return index;
+	}
+	return ethertap_register(dev, index);
+}
+
+static struct rtnl_link_ops ethertap_link_ops = {
+	.kind		= ETHERTAP_DRV_NAME,
+	.priv_size	= sizeof(struct ethertap),
+	.setup		= ethertap_setup,
+	.newlink	= ethertap_newlink,
+};
+
+/* Create tapN in the initial namespace at load; called under RTNL. */
+static int ethertap_create(unsigned int index)
+{
+	struct net_device *dev;
+	int err;
+
+	err = ida_alloc_range(&ethertap_ida, index, index, GFP_KERNEL);
+	if (err < 0)
+		return err;
+	dev = alloc_netdev(sizeof(struct ethertap), "tap%d", NET_NAME_ENUM,
+			   ethertap_setup);
+	if (!dev) {
+		ida_free(&ethertap_ida, index);
+		return -ENOMEM;
+	}
+	err = ethertap_register(dev, index);
+	if (err)
+		free_netdev(dev);
+	return err;
 }
 
 static int __init ethertap_module_init(void)
@@ -632,23 +654,30 @@ static int __init ethertap_module_init(void)
 	err = class_register(&ethertap_class);
 	if (err)
 		return err;
+	err = rtnl_link_register(&ethertap_link_ops);
+	if (err)
+		goto class;
 
 	rtnl_lock();
 	for (i = 0; i < max_taps && !err; i++)
-		err = ethertap_create(&init_net, i);
+		err = ethertap_create(i);
 	rtnl_unlock();
 	if (err) {
 		pr_err("cannot create tap%d: %d\n", i - 1, err);
-		ethertap_destroy_all();
-		class_unregister(&ethertap_class);
-		return err;
+		goto link;
 	}
 	return 0;
+
+link:
+	rtnl_link_unregister(&ethertap_link_ops);	/* deletes every tap */
+class:
+	class_unregister(&ethertap_class);
+	return err;
 }
 
 static void __exit ethertap_module_exit(void)
 {
-	ethertap_destroy_all();
+	rtnl_link_unregister(&ethertap_link_ops);
 	class_unregister(&ethertap_class);
 }
 
@@ -660,3 +689,4 @@ MODULE_AUTHOR("The ethertap project");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(ETHERTAP_DRV_VERSION);
 MODULE_SOFTDEP("post: netlink_dev");
+MODULE_ALIAS_RTNL_LINK(ETHERTAP_DRV_NAME);
