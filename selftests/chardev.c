@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 
 #include "lib.h"
-#include "kselftest_harness.h"
+#include "harness.h"
 
 #define PEER_PORT	5555
 #define MSG		"ethertap framing test!"	/* odd length: 23 */

@@ -12,7 +12,7 @@
 #include <sys/uio.h>
 
 #include "lib.h"
-#include "kselftest_harness.h"
+#include "harness.h"
 
 #define PEER_PORT	5555
 

@@ -9,7 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "lib.h"
-#include "kselftest_harness.h"
+#include "harness.h"
 
 static const char *moddir(void)
 {
