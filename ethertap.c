@@ -187,8 +187,8 @@ static void ethertap_destructor(struct net_device *dev)
 
 /*
  * The xmit path.  Every frame the interface transmits is handed to each
- * reader attached to the tap (each open /dev/tapN) through the reader's own
- * queue, bounded by the interface's txqueuelen.  A frame no reader takes is
+ * reader attached to the tap (each /dev/tapN open for reading) through the
+ * reader's own queue, bounded by the interface's txqueuelen.  A frame no reader takes is
  * dropped and counted; a full queue never stalls the stack and never turns
  * into an error for the reader.
  */
@@ -232,6 +232,8 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	/* Every reader but the last gets a clone, the last gets @skb. */
 	rcu_read_lock();
 	list_for_each_entry_rcu(r, &tap->readers, node) {
+		if (!r->reads)
+			continue;
 		if (prev) {
 			copy = skb_clone(skb, GFP_ATOMIC);
 			if (copy && ethertap_reader_queue(prev, copy, limit)) {

@@ -63,12 +63,13 @@ struct ethertap {
 	bool registered;		/* owns its index */
 };
 
-/* One open /dev/tapN: its own queue of transmitted frames. */
+/* One open /dev/tapN: its own queue of transmitted frames if it reads. */
 struct ethertap_reader {
 	struct ethertap __rcu *tap;	/* NULL once the tap is gone */
 	struct sk_buff_head queue;	/* .lock also guards .closed */
 	wait_queue_head_t wait;
 	struct list_head node;		/* in tap->readers */
+	bool reads;			/* opened for reading: gets frames */
 	bool closed;
 	struct rcu_head rcu;
 };

@@ -4,7 +4,8 @@
  * 16 + N, as in 2.2/2.4.  Each open file is a reader on its tap: read()
  * returns one frame the interface transmitted, write() injects one frame,
  * poll() tells which of the two would not block.  Several files may have
- * one tap open; each receives its own copy of every frame.  The kernel
+ * one tap open; each one open for reading receives its own copy of every
+ * frame (a write-only file receives none).  The kernel
  * loads this module by itself when a major 36 node is opened.
  */
 #include <linux/cdev.h>
@@ -28,6 +29,7 @@ static int tapdev_open(struct inode *inode, struct file *file)
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return -ENOMEM;
+	r->reads = file->f_mode & FMODE_READ;
 	err = ethertap_reader_attach(r, iminor(inode) - ETHERTAP_MINOR_BASE);
 	if (err) {
 		kfree(r);

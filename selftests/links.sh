@@ -15,7 +15,7 @@ check() {	# check "description" command...
 node() { stat -c '%t:%T' "/dev/$1" 2>/dev/null; }
 
 ktap_print_header
-ktap_set_plan 8
+ktap_set_plan 9
 
 # 1. ip link add type ethertap: the lowest free number, its node and MAC.
 ip link add type ethertap
@@ -88,7 +88,25 @@ for i in $(seq 50); do [ -e /dev/tap1 ] || break; sleep 0.1; done
 check "ip netns del removes its taps and nodes" \
 	test ! -e /dev/tap1 -a ! -e /sys/class/ethertap/tap4
 
-# 8. Unloading removes taps in every namespace.
+# 8. A write-only file gets no frames: with only such a file open, a
+#    transmitted frame has no reader.
+out=$(python3 - <<'PY'
+import os, socket, subprocess
+def drops():
+    out = subprocess.run(['ethtool', '-S', 'tap0'], capture_output=True, text=True).stdout
+    return int(out.split('tx_dropped_no_reader:')[1].split()[0])
+subprocess.run('echo 1 > /proc/sys/net/ipv6/conf/tap0/disable_ipv6; ip addr add 10.6.0.1/24 dev tap0; ip link set tap0 up', shell=True, check=True)
+w = os.open('/dev/tap0', os.O_WRONLY)
+before = drops()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b'x', ('10.6.0.2', 9))
+print(drops() - before)
+os.close(w)
+PY
+)
+check "a write-only file receives no frames (no-reader drops +$out)" test "$out" = 1
+
+# 9. Unloading removes taps in every namespace.
 ip netns add et2
 ip -n et2 link add type ethertap
 rmmod netlink_dev ethertap
