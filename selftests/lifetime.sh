@@ -95,10 +95,12 @@ check "uid 65534 cannot open /dev/tap0 ($err)" test "$err" = EACCES
 unload
 
 # 6. make install, modprobe ethertap loads both, major 36 autoloads.
-#    /lib/modules is the host's, read-only: install into an overlay of it.
+#    /lib/modules is the host's, read-only: install into an overlay of it,
+#    or into an empty tmpfs where the kernel has no overlayfs (debug).
 rel=$(uname -r)
 mkdir -p "$tmp"/upper "$tmp"/work
-if mount -t overlay overlay -o lowerdir=/lib/modules,upperdir="$tmp"/upper,workdir="$tmp"/work /lib/modules; then
+if mount -t overlay overlay -o lowerdir=/lib/modules,upperdir="$tmp"/upper,workdir="$tmp"/work /lib/modules 2>/dev/null ||
+   mount -t tmpfs tmpfs /lib/modules; then
 	(cd .. && make -s install KVER="$ETHERTAP_KERNEL") >"$tmp"/install.log 2>&1
 	i=$?
 	modprobe ethertap
@@ -113,7 +115,7 @@ if mount -t overlay overlay -o lowerdir=/lib/modules,upperdir="$tmp"/upper,workd
 	unload
 	umount /lib/modules
 else
-	ktap_test_fail "make install: cannot overlay /lib/modules"
+	ktap_test_fail "make install: cannot mount over /lib/modules"
 fi
 
 # 7. 50 load/unload cycles with traffic and a reader.
