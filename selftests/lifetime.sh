@@ -107,7 +107,8 @@ if mount -t overlay overlay -o lowerdir=/lib/modules,upperdir="$tmp"/upper,workd
 	a=$(lsmod | grep -Ec '^(ethertap|netlink_dev) ')
 	rmmod netlink_dev
 	mknod "$tmp"/tap0b c 36 16
-	timeout 1 cat "$tmp"/tap0b >/dev/null 2>&1
+	# open() returns once the kernel has loaded netlink_dev for it.
+	timeout 120 sh -c ': < "$1"' sh "$tmp"/tap0b 2>/dev/null
 	b=$([ -d /sys/module/netlink_dev ] && echo loaded)
 	check "make install ($i), modprobe ethertap loads both ($a), opening major 36 loads netlink_dev ($b)" \
 		test "$i" = 0 -a "$a" = 2 -a "$b" = loaded -a -n "$(ls /lib/modules/$rel/extra/ethertap.ko* 2>/dev/null)"
