@@ -76,8 +76,8 @@ ip link set tap1 netns et1
 n=$(ip -n et1 -o link show | grep -c 'tap[0-9]')
 ip -n et1 addr add 10.8.0.1/24 dev tap1
 ip -n et1 link set tap1 up
-(sleep 1; ip netns exec et1 ping -c 1 -W 1 10.8.0.2 >/dev/null 2>&1) &
-f=$(timeout 4 head -c 16 /dev/tap1 | od -An -tx1 | tr -d ' \n')
+(sleep 3; ip netns exec et1 ping -c 1 -W 1 10.8.0.2 >/dev/null 2>&1) &
+f=$(timeout 60 head -c 16 /dev/tap1 | od -An -tx1 | tr -d ' \n')
 wait
 check "taps in a namespace ($n): created there, moved there, /dev/tap1 reads ($f)" \
 	test "$n" = 2 -a "$f" = 0000fefd00000001fefd000000010800
