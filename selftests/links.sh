@@ -74,6 +74,7 @@ ip netns add et1
 ip -n et1 link add type ethertap
 ip link set tap1 netns et1
 n=$(ip -n et1 -o link show | grep -c 'tap[0-9]')
+ip netns exec et1 sh -c 'echo 1 > /proc/sys/net/ipv6/conf/tap1/disable_ipv6'
 ip -n et1 addr add 10.8.0.1/24 dev tap1
 ip -n et1 link set tap1 up
 (sleep 3; ip netns exec et1 ping -c 1 -W 1 10.8.0.2 >/dev/null 2>&1) &
