@@ -24,6 +24,10 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 
 echo "# kernel $(uname -r) ($ETHERTAP_KERNEL)"
+# Seconds one test file may take; the debug kernel (KASAN, lockdep,
+# kmemleak) under TCG is several times slower than the stock ones.
+limit=600
+[ "$ETHERTAP_KERNEL" = debug ] && limit=1800
 for t in "${tests[@]}"; do
 	t=${t#./}
 	case $t in
@@ -39,7 +43,7 @@ for t in "${tests[@]}"; do
 	insmod "$moddir"/ethertap.ko max_taps=2 && insmod "$moddir"/netlink_dev.ko ||
 		{ echo "not ok - $t: modules did not load"; continue; }
 	out=$(mktemp)
-	timeout 600 "${cmd[@]}" 2>&1 | tee "$out"
+	timeout "$limit" "${cmd[@]}" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && ! grep -q '^not ok' "$out"; then
 		echo "not ok - $t exited with status $rc"
