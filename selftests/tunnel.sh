@@ -5,8 +5,9 @@
 # pair (the "underlay", 192.168.77.1 and .2), each with its own tap (the
 # "overlay", 10.77.0.1 on tap0 in tnA and 10.77.0.2 on tap1 in tnB): ping
 # and a 1 MiB TCP transfer through it, per-frame authentication with a good
-# and a wrong key, the peer's restart, SIGUSR1 and SIGTERM with exact
-# counters.  Run by run.sh with ethertap max_taps=2 and netlink_dev loaded.
+# and a wrong key, forged datagrams, the peer's restart, SIGUSR1 and
+# SIGTERM with exact counters, ARP across.  Run by run.sh with ethertap
+# max_taps=2 and netlink_dev loaded.
 source "$KSFT_DIR/kselftest/ktap_helpers.sh"
 bin=$(cd "$(dirname "$0")/.." && pwd)/tools/ethertap-tunneld
 tmp=$(mktemp -d)
@@ -95,7 +96,7 @@ cleanup() {
 trap cleanup EXIT
 
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 13
 
 # Two "hosts": namespaces joined by veth, each with a tap, ARP on and a
 # permanent neighbour entry (no ARP traffic), IPv6 off (no chatter): every
@@ -250,5 +251,17 @@ done
 check "A: drops exactly the 5 forgeries ($drops), refusals while B was dead ($(ctr A refused))" \
 	test "$drops" = "bad_tag=1 short=1 too_long=0 bad_header=1 replay=2 looped=0 write_errors=0 " -a \
 	"$(ctr A refused)" -ge 1
+
+# 13. ARP through the tunnel: the permanent entries gone, tnA resolves
+#     10.77.0.2 to tap1's MAC by a request and reply carried as frames.
+ip -n tnA neigh del 10.77.0.2 dev tap0
+ip -n tnB neigh del 10.77.0.1 dev tap1
+startA && startB
+n=$(pings tnA 10.77.0.2 3)
+mac=$(ip -n tnA neigh show 10.77.0.2 dev tap0 | grep -o 'lladdr [0-9a-f:]*')
+stop A; sa=$rc
+stop B; sb=$rc
+check "ARP through the tunnel: $n replies, 10.77.0.2 $mac, exits $sa $sb" \
+	test "$n" = 3 -a "$mac" = "lladdr fe:fd:00:00:00:01" -a "$sa$sb" = 00
 
 ktap_finished
