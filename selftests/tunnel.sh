@@ -140,10 +140,10 @@ n=$(pings tnA 10.77.0.2 3)
 check "key: ping -c 3 through the authenticated tunnel: $n replies" test "$n" = 3
 
 head -c 1048576 /dev/urandom > "$tmp/send"
-ip netns exec tnB timeout 60 socat -u TCP-LISTEN:7701,bind=10.77.0.2,reuseaddr \
+ip netns exec tnB timeout 120 socat -u TCP-LISTEN:7701,bind=10.77.0.2,reuseaddr \
 	CREATE:"$tmp/recv" &
 srv=$!
-ip netns exec tnA timeout 60 socat -u OPEN:"$tmp/send" \
+ip netns exec tnA timeout 120 socat -u OPEN:"$tmp/send" \
 	TCP:10.77.0.2:7701,retry=50,interval=0.2
 wait $srv
 s1=$(sha256sum < "$tmp/send" | cut -c1-16)
