@@ -9,7 +9,7 @@
 #   make deps            install what all of this needs (Debian 12, as root)
 #   make install         install the modules for the running kernel
 
-SRCS := ethertap.c netlink_dev.c ethertap.h ethertap_dev.h compat.h Kbuild
+SRCS := ethertap.c netlink_dev.c ethertap_netlink.c ethertap.h ethertap_dev.h compat.h Kbuild
 KERNELS ?= 6.1 6.12 debug
 
 ifneq ($(KVER),)
@@ -41,7 +41,8 @@ install: modules
 
 uninstall:
 	rm -f /lib/modules/$(shell uname -r)/extra/ethertap.ko* \
-	      /lib/modules/$(shell uname -r)/extra/netlink_dev.ko*
+	      /lib/modules/$(shell uname -r)/extra/netlink_dev.ko* \
+	      /lib/modules/$(shell uname -r)/extra/ethertap_netlink.ko*
 	depmod -a
 
 deps:

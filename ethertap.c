@@ -36,9 +36,14 @@ module_param(max_taps, int, 0444);
 MODULE_PARM_DESC(max_taps, "Number of tapN devices created at load (0 to "
 		 __stringify(ETHERTAP_MAX_TAPS) ", default 1)");
 
-/* Guards ethertap_table and every tap's list of readers (for changes). */
+/*
+ * Guards changes to ethertap_table and to every tap's list of readers;
+ * both are read under RCU.
+ */
 DEFINE_MUTEX(ethertap_mutex);
-static struct ethertap *ethertap_table[ETHERTAP_MAX_TAPS];
+static struct ethertap __rcu *ethertap_table[ETHERTAP_MAX_TAPS];
+/* What the raw netlink interface (ethertap_netlink) adds, when loaded. */
+static const struct ethertap_hooks __rcu *ethertap_hooks;
 static DEFINE_IDA(ethertap_ida);
 static struct rtnl_link_ops ethertap_link_ops;
 static struct class ethertap_class = {
@@ -48,9 +53,27 @@ static struct class ethertap_class = {
 /* The tap with index N; call with ethertap_mutex held. */
 struct ethertap *ethertap_lookup(unsigned int index)
 {
-	lockdep_assert_held(&ethertap_mutex);
-	return index < ETHERTAP_MAX_TAPS ? ethertap_table[index] : NULL;
+	if (index >= ETHERTAP_MAX_TAPS)
+		return NULL;
+	return rcu_dereference_protected(ethertap_table[index],
+					 lockdep_is_held(&ethertap_mutex));
 }
+
+/* The table slot of tap @index, to read under RCU; NULL if out of range. */
+struct ethertap __rcu **ethertap_slot(unsigned int index)
+{
+	return index < ETHERTAP_MAX_TAPS ? &ethertap_table[index] : NULL;
+}
+EXPORT_SYMBOL_GPL(ethertap_slot);
+
+/* Install @hooks, or remove them (NULL) and wait until no one uses them. */
+void ethertap_set_hooks(const struct ethertap_hooks *hooks)
+{
+	rcu_assign_pointer(ethertap_hooks, hooks);
+	if (!hooks)
+		synchronize_net();
+}
+EXPORT_SYMBOL_GPL(ethertap_set_hooks);
 
 /*
  * Counter updates.  Callers run with bottom halves disabled (the xmit path
@@ -65,6 +88,7 @@ void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
 	u64_stats_add(&s->events[c], n);
 	u64_stats_update_end(&s->syncp);
 }
+EXPORT_SYMBOL_GPL(ethertap_count_n);
 
 void ethertap_count_rx(struct ethertap *tap, unsigned int bytes)
 {
@@ -130,7 +154,8 @@ static void ethertap_get_stats64(struct net_device *dev,
 	st->rx_length_errors = ev[ETHERTAP_RX_TOO_SHORT] +
 			       ev[ETHERTAP_RX_TOO_LONG];
 	st->rx_errors = st->rx_length_errors + ev[ETHERTAP_RX_FAULT];
-	st->rx_dropped = ev[ETHERTAP_RX_DOWN] + ev[ETHERTAP_RX_NOMEM];
+	st->rx_dropped = ev[ETHERTAP_RX_DOWN] + ev[ETHERTAP_RX_NOMEM] +
+			 ev[ETHERTAP_RX_NOT_PERMITTED];
 }
 
 /*
@@ -158,7 +183,7 @@ static int ethertap_init(struct net_device *dev)
 	mutex_lock(&ethertap_mutex);
 	err = ethertap_node_create(tap);
 	if (!err)
-		ethertap_table[tap->index] = tap;
+		rcu_assign_pointer(ethertap_table[tap->index], tap);
 	mutex_unlock(&ethertap_mutex);
 	return err;
 }
@@ -169,7 +194,7 @@ static void ethertap_uninit(struct net_device *dev)
 	struct ethertap *tap = netdev_priv(dev);
 
 	mutex_lock(&ethertap_mutex);
-	ethertap_table[tap->index] = NULL;
+	RCU_INIT_POINTER(ethertap_table[tap->index], NULL);
 	ethertap_detach_all(tap);
 	device_unregister(tap->node);
 	mutex_unlock(&ethertap_mutex);
@@ -188,9 +213,10 @@ static void ethertap_destructor(struct net_device *dev)
 /*
  * The xmit path.  Every frame the interface transmits is handed to each
  * reader attached to the tap (each /dev/tapN open for reading) through the
- * reader's own queue, bounded by the interface's txqueuelen.  A frame no reader takes is
- * dropped and counted; a full queue never stalls the stack and never turns
- * into an error for the reader.
+ * reader's own queue, bounded by the interface's txqueuelen, and to the
+ * netlink sockets listening to the tap (ethertap_netlink).  A frame no one
+ * takes is dropped and counted; a full queue never stalls the stack and
+ * never turns into an error for the reader.
  */
 /* Queue @skb on @r unless the reader is full or leaving. */
 static bool ethertap_reader_queue(struct ethertap_reader *r,
@@ -213,10 +239,12 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct ethertap *tap = netdev_priv(dev);
 	u32 limit = READ_ONCE(dev->tx_queue_len);
+	const struct ethertap_hooks *hooks;
 	struct ethertap_reader *r, *prev = NULL;
 	unsigned int len = skb->len;
 	bool delivered = false;
 	struct sk_buff *copy;
+	int nl = 0;
 
 	/* The frame may wait in a queue for long: let go of its sender. */
 	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC))) {
@@ -229,8 +257,13 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	nf_reset_ct(skb);
 	skb_tx_timestamp(skb);
 
-	/* Every reader but the last gets a clone, the last gets @skb. */
 	rcu_read_lock();
+	hooks = rcu_dereference(ethertap_hooks);
+	if (hooks)
+		nl = hooks->xmit(tap, skb);
+	delivered = nl > 0;
+
+	/* Every reader but the last gets a clone, the last gets @skb. */
 	list_for_each_entry_rcu(r, &tap->readers, node) {
 		if (!r->reads)
 			continue;
@@ -258,7 +291,8 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (delivered)
 		ethertap_count_tx(tap, len);
 	else
-		ethertap_count(tap, prev ? ETHERTAP_TX_QUEUE_FULL :
+		ethertap_count(tap, nl < 0 ? ETHERTAP_TX_NOMEM :
+				     prev ? ETHERTAP_TX_QUEUE_FULL :
 				     ETHERTAP_TX_NO_READER);
 	if (skb) {
 		if (delivered)
@@ -400,14 +434,31 @@ EXPORT_SYMBOL_GPL(ethertap_reader_next);
  * as received on the tap.  A refused frame gets an errno for the writer and
  * a count on the tap, and changes nothing else.
  */
-/* Count @why on the tap behind @tapp; -ENXIO if it is gone, else @err. */
-static ssize_t ethertap_refuse(struct ethertap __rcu **tapp,
-			       enum ethertap_counter why, ssize_t err)
+/*
+ * The tap behind @tapp (under RCU), if it is in namespace @net or @net is
+ * NULL: a netlink socket reaches only the taps of its own namespace.
+ */
+static struct ethertap *ethertap_deref(struct ethertap __rcu **tapp,
+				       const struct net *net)
+{
+	struct ethertap *tap = rcu_dereference(*tapp);
+
+	if (tap && net && !net_eq(dev_net(tap->dev), net))
+		return NULL;
+	return tap;
+}
+
+/*
+ * Count @why on the tap behind @tapp (see ethertap_deref() for @net);
+ * returns -ENXIO if it is gone, else @err.
+ */
+ssize_t ethertap_refuse(struct ethertap __rcu **tapp, const struct net *net,
+			enum ethertap_counter why, ssize_t err)
 {
 	struct ethertap *tap;
 
 	rcu_read_lock();
-	tap = rcu_dereference(*tapp);
+	tap = ethertap_deref(tapp, net);
 	if (tap) {
 		local_bh_disable();
 		ethertap_count(tap, why);
@@ -418,6 +469,7 @@ static ssize_t ethertap_refuse(struct ethertap __rcu **tapp,
 	rcu_read_unlock();
 	return err;
 }
+EXPORT_SYMBOL_GPL(ethertap_refuse);
 
 /* Longest Ethernet frame @dev accepts: MTU plus header (plus a VLAN tag). */
 static unsigned int ethertap_max_frame(struct net_device *dev,
@@ -431,17 +483,18 @@ static unsigned int ethertap_max_frame(struct net_device *dev,
 }
 
 /*
- * Take one padded frame from @from and deliver it on the tap behind @tapp.
- * Returns the bytes consumed (all of them) or a negative errno:
+ * Take one padded frame from @from and deliver it on the tap behind @tapp
+ * (in namespace @net unless it is NULL).  Returns the bytes consumed (all
+ * of them) or a negative errno:
  *   -EINVAL    shorter than ETHERTAP_MIN_FRAME
  *   -EMSGSIZE  longer than padding + header + MTU (+ VLAN tag)
  *   -EFAULT    bad buffer
  *   -ENOMEM    no memory for the frame
  *   -ENETDOWN  the interface is down
- *   -ENXIO     the tap is gone
+ *   -ENXIO     the tap is gone (or is in another namespace than @net)
  */
 ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
-			      struct iov_iter *from)
+			      const struct net *net, struct iov_iter *from)
 {
 	size_t total = iov_iter_count(from);
 	struct ethertap *tap;
@@ -450,23 +503,23 @@ ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 	size_t len;
 
 	if (total < ETHERTAP_MIN_FRAME)
-		return ethertap_refuse(tapp, ETHERTAP_RX_TOO_SHORT, -EINVAL);
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_TOO_SHORT, -EINVAL);
 	if (total > ETHERTAP_PAD + VLAN_ETH_HLEN + ETHERTAP_MAX_MTU)
-		return ethertap_refuse(tapp, ETHERTAP_RX_TOO_LONG, -EMSGSIZE);
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_TOO_LONG, -EMSGSIZE);
 
 	len = total - ETHERTAP_PAD;
 	skb = __netdev_alloc_skb_ip_align(NULL, len, GFP_KERNEL);
 	if (!skb)
-		return ethertap_refuse(tapp, ETHERTAP_RX_NOMEM, -ENOMEM);
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_NOMEM, -ENOMEM);
 	iov_iter_advance(from, ETHERTAP_PAD);
 	if (!copy_from_iter_full(skb_put(skb, len), len, from)) {
 		kfree_skb(skb);
-		return ethertap_refuse(tapp, ETHERTAP_RX_FAULT, -EFAULT);
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
 	}
 	skb_reset_mac_header(skb);
 
 	rcu_read_lock();
-	tap = rcu_dereference(*tapp);
+	tap = ethertap_deref(tapp, net);
 	if (!tap) {
 		rcu_read_unlock();
 		kfree_skb(skb);
@@ -514,6 +567,7 @@ static const char ethertap_counter_names[ETHERTAP_NR_COUNTERS][ETH_GSTRING_LEN] 
 	[ETHERTAP_RX_FAULT]		= "rx_error_fault",
 	[ETHERTAP_RX_DOWN]		= "rx_dropped_down",
 	[ETHERTAP_RX_NOMEM]		= "rx_dropped_nomem",
+	[ETHERTAP_RX_NOT_PERMITTED]	= "rx_dropped_not_permitted",
 };
 
 static void ethertap_get_drvinfo(struct net_device *dev,
@@ -690,5 +744,5 @@ MODULE_DESCRIPTION("Ethertap: Ethernet devices tapN read and written through /de
 MODULE_AUTHOR("The ethertap project");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(ETHERTAP_DRV_VERSION);
-MODULE_SOFTDEP("post: netlink_dev");
+MODULE_SOFTDEP("post: netlink_dev ethertap_netlink");
 MODULE_ALIAS_RTNL_LINK(ETHERTAP_DRV_NAME);

@@ -31,6 +31,20 @@
 /* Shortest write: padding and an Ethernet header (16 bytes). */
 #define ETHERTAP_MIN_FRAME	(ETHERTAP_PAD + 14)
 
+/*
+ * The raw netlink interface (module ethertap_netlink): a socket
+ * socket(AF_NETLINK, SOCK_RAW, ETHERTAP_NETLINK) that joins multicast group
+ * ETHERTAP_NLGRP(N) (bind() with nl_groups = 1 << N for N < 32, or
+ * setsockopt NETLINK_ADD_MEMBERSHIP) reads the frames tapN transmits; a
+ * message sent to the kernel (nl_pid 0, nl_groups 0) is written to a tap.
+ * The framing is the one above, except that the two bytes of padding carry
+ * N, big-endian, both ways: tap0's frames are exactly 2.4's.  2.4 used
+ * protocol 16 + N; 16 is NETLINK_GENERIC today, so one protocol serves
+ * every tap.  Both directions need CAP_NET_ADMIN in the tap's namespace.
+ */
+#define ETHERTAP_NETLINK	31
+#define ETHERTAP_NLGRP(n)	((n) + 1)
+
 /* MTU range of a tapN interface (ip link set tapN mtu M). */
 #define ETHERTAP_MIN_MTU	68
 #define ETHERTAP_MAX_MTU	65535

@@ -6,6 +6,7 @@
  *                  (frames the interface sends, to the readers) and receive
  *                  path (frames user space writes, to the stack)
  *   netlink_dev.c  module netlink_dev: the character devices /dev/tapN
+ *   ethertap_netlink.c  module ethertap_netlink: the raw netlink interface
  *   compat.h       differences between supported kernels
  */
 #ifndef _ETHERTAP_DEV_H
@@ -41,6 +42,7 @@ enum ethertap_counter {
 	ETHERTAP_RX_FAULT,		/* rx_errors: bad user buffer */
 	ETHERTAP_RX_DOWN,		/* rx_dropped: interface down */
 	ETHERTAP_RX_NOMEM,		/* rx_dropped: no memory for the frame */
+	ETHERTAP_RX_NOT_PERMITTED,	/* rx_dropped: sender not net admin */
 	ETHERTAP_NR_COUNTERS
 };
 
@@ -79,10 +81,13 @@ extern struct mutex ethertap_mutex;
 
 /* ethertap.c: for itself */
 struct ethertap *ethertap_lookup(unsigned int index);
-void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
-		      unsigned int n);
 void ethertap_count_rx(struct ethertap *tap, unsigned int bytes);
 void ethertap_count_tx(struct ethertap *tap, unsigned int bytes);
+void ethertap_detach_all(struct ethertap *tap);
+
+/* ethertap.c: exported to netlink_dev and ethertap_netlink */
+void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
+		      unsigned int n);
 
 static inline void ethertap_count(struct ethertap *tap,
 				  enum ethertap_counter c)
@@ -90,15 +95,25 @@ static inline void ethertap_count(struct ethertap *tap,
 	ethertap_count_n(tap, c, 1);
 }
 
-void ethertap_detach_all(struct ethertap *tap);
+/*
+ * What ethertap_netlink adds to a tap.  xmit() offers it each frame the tap
+ * transmits (BHs off, under RCU) and returns 1 if a listener took it, 0 if
+ * none did, or -ENOMEM if there was no memory for the listeners' copy.
+ */
+struct ethertap_hooks {
+	int (*xmit)(struct ethertap *tap, const struct sk_buff *skb);
+};
 
-/* ethertap.c: exported to netlink_dev */
+struct ethertap __rcu **ethertap_slot(unsigned int index);
+void ethertap_set_hooks(const struct ethertap_hooks *hooks);
+ssize_t ethertap_refuse(struct ethertap __rcu **tapp, const struct net *net,
+			enum ethertap_counter why, ssize_t err);
 int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index);
 void ethertap_reader_detach(struct ethertap_reader *r);
 void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c);
 struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 				     int *err);
 ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
-			      struct iov_iter *from);
+			      const struct net *net, struct iov_iter *from);
 
 #endif /* _ETHERTAP_DEV_H */

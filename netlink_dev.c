@@ -86,7 +86,7 @@ static ssize_t tapdev_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct ethertap_reader *r = iocb->ki_filp->private_data;
 
-	return ethertap_receive_iter(&r->tap, from);
+	return ethertap_receive_iter(&r->tap, NULL, from);
 }
 
 static __poll_t tapdev_poll(struct file *file, poll_table *wait)

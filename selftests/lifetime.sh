@@ -8,7 +8,7 @@ source "$KSFT_DIR/kselftest/ktap_helpers.sh"
 moddir=${ETHERTAP_MODDIR:?}
 tmp=$(mktemp -d)
 
-unload() { rmmod netlink_dev ethertap 2>/dev/null; ! [ -d /sys/module/ethertap ]; }
+unload() { rmmod ethertap_netlink netlink_dev ethertap 2>/dev/null; ! [ -d /sys/module/ethertap ]; }
 load() { insmod "$moddir"/ethertap.ko "$@" && insmod "$moddir"/netlink_dev.ko; }
 check() {	# check "description" command...
 	local d=$1
@@ -104,14 +104,18 @@ if mount -t overlay overlay -o lowerdir=/lib/modules,upperdir="$tmp"/upper,workd
 	(cd .. && make -s install KVER="$ETHERTAP_KERNEL") >"$tmp"/install.log 2>&1
 	i=$?
 	modprobe ethertap
-	a=$(lsmod | grep -Ec '^(ethertap|netlink_dev) ')
+	a=$(lsmod | grep -Ec '^(ethertap|netlink_dev|ethertap_netlink) ')
 	rmmod netlink_dev
 	mknod "$tmp"/tap0b c 36 16
 	# open() returns once the kernel has loaded netlink_dev for it.
 	timeout 120 sh -c ': < "$1"' sh "$tmp"/tap0b 2>/dev/null
 	b=$([ -d /sys/module/netlink_dev ] && echo loaded)
-	check "make install ($i), modprobe ethertap loads both ($a), opening major 36 loads netlink_dev ($b)" \
-		test "$i" = 0 -a "$a" = 2 -a "$b" = loaded -a -n "$(ls /lib/modules/$rel/extra/ethertap.ko* 2>/dev/null)"
+	# socket() returns once the kernel has loaded ethertap_netlink for it.
+	rmmod ethertap_netlink
+	python3 -c 'import socket; socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 31)' 2>/dev/null
+	c=$([ -d /sys/module/ethertap_netlink ] && echo loaded)
+	check "make install ($i), modprobe ethertap loads all three ($a), opening major 36 loads netlink_dev ($b), a protocol 31 socket ethertap_netlink ($c)" \
+		test "$i" = 0 -a "$a" = 3 -a "$b" = loaded -a "$c" = loaded -a -n "$(ls /lib/modules/$rel/extra/ethertap.ko* 2>/dev/null)"
 	[ "$i" = 0 ] || cat "$tmp"/install.log
 	unload
 	umount /lib/modules

@@ -110,6 +110,7 @@ check "a write-only file receives no frames (no-reader drops +$out)" test "$out"
 # 9. Unloading removes taps in every namespace.
 ip netns add et2
 ip -n et2 link add type ethertap
+rmmod ethertap_netlink 2>/dev/null
 rmmod netlink_dev ethertap
 r=$?
 left=$(ip -n et2 -o link show | grep -c 'tap[0-9]')

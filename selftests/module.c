@@ -31,6 +31,8 @@ static int load(const char *name, const char *params)
 
 static int unload_all(void)
 {
+	if (mod_loaded("ethertap_netlink") && run("rmmod ethertap_netlink"))
+		return -1;
 	if (mod_loaded("netlink_dev") && run("rmmod netlink_dev"))
 		return -1;
 	if (mod_loaded("ethertap") && run("rmmod ethertap"))

@@ -12,10 +12,11 @@ moddir=${ETHERTAP_MODDIR:?}
 
 unload() {
 	local m
-	for m in netlink_dev ethertap; do
+	for m in ethertap_netlink netlink_dev ethertap; do
 		[ -d /sys/module/$m ] && rmmod $m
 	done
-	! [ -d /sys/module/ethertap ] && ! [ -d /sys/module/netlink_dev ]
+	! [ -d /sys/module/ethertap ] && ! [ -d /sys/module/netlink_dev ] &&
+		! [ -d /sys/module/ethertap_netlink ]
 }
 
 tests=("$@")

@@ -35,7 +35,7 @@ author=The ethertap project
 license=GPL
 version=1.0
 parm=max_taps:Number of tapN devices created at load (0 to 1024, default 1) (int)
-softdep=post: netlink_dev"
+softdep=post: netlink_dev ethertap_netlink"
 check "modinfo ethertap.ko: description, author, GPL, 1.0, max_taps, softdep, vermagic $(uname -r)" \
 	test "$(echo "$got" | grep -v ^vermagic=)" = "$want" -a \
 	"$(echo "$got" | sed -n 's/^vermagic=\([^ ]*\) .*/\1/p')" = "$(uname -r)"
@@ -60,8 +60,9 @@ got=$(estats | cut -d' ' -f1 | sort | tr '\n' ' ')
 want=$(printf '%s\n' tx_dropped_no_reader tx_dropped_queue_full tx_dropped_nomem \
 	tx_reader_copy_dropped tx_unread_at_close tx_read_truncated tx_read_fault \
 	rx_error_too_short rx_error_too_long rx_error_fault rx_dropped_down \
-	rx_dropped_nomem | sort | tr '\n' ' ')
-check "ethtool -S tap0: the 12 counters, no others ($(estats | wc -l))" \
+	rx_dropped_nomem rx_dropped_not_permitted |
+	sort | tr '\n' ' ')
+check "ethtool -S tap0: the 13 counters, no others ($(estats | wc -l))" \
 	test "$got" = "$want"
 
 # 5-6. tcpdump sees a datagram tap0 sends (with no reader: dropped by the
@@ -153,6 +154,7 @@ ctl=/sys/kernel/debug/dynamic_debug/control
 sites=$(grep -c '\[ethertap\]' $ctl 2>/dev/null)
 
 # 8. Kernel log lines carry the module's name: a bad max_taps.
+rmmod ethertap_netlink 2>/dev/null
 rmmod netlink_dev ethertap
 dmesg -C
 insmod "$moddir"/ethertap.ko max_taps=5000 2>/dev/null
