@@ -656,11 +656,20 @@ static int ethertap_register(struct net_device *dev, unsigned int index)
 	return 0;
 }
 
-/* ip link add [NAME] type ethertap: the lowest free tap number. */
+/*
+ * ip link add [NAME] type ethertap: the lowest free tap number.  Tap
+ * numbers and /dev/tapN nodes belong to the whole machine, so creating a
+ * tap takes CAP_NET_ADMIN in the initial user namespace, not only in the
+ * namespace the request comes from.
+ */
 static int ethertap_newlink(ETHERTAP_NEWLINK_ARGS)
 {
 	int index;
 
+	if (!capable(CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG(extack, "creating a tap needs CAP_NET_ADMIN in the initial user namespace");
+		return -EPERM;
+	}
 	index = ida_alloc_max(&ethertap_ida, ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
 	if (index < 0) {
 		NL_SET_ERR_MSG(extack, "all " __stringify(ETHERTAP_MAX_TAPS)

@@ -4,6 +4,7 @@
  * line each.
  *
  *	ethertap-dump [-d /dev/tapN] [-c COUNT] [-x]
+ *	ethertap-dump -n N [-c COUNT] [-x]
  *	ethertap-dump -r FILE [-c COUNT] [-x]
  *
  * Live, every read() of /dev/tapN returns one frame (ETHERTAP_PAD zero
@@ -12,12 +13,16 @@
  * with nothing in between; -r FILE ("-" for standard input) splits it again
  * using the lengths in the frames' own headers (IPv4, IPv6, ARP, behind any
  * VLAN tags), and stops at the first frame whose length it cannot tell.
+ * -n N listens to tapN through the raw netlink interface instead (module
+ * ethertap_netlink, CAP_NET_ADMIN): it joins the tap's multicast group and
+ * takes frames in batches with recvmmsg(); there the padding holds N.
  *
  * Each line shows the length of the Ethernet frame (without the padding),
  * source > destination MAC, the EtherType and, for IPv4, the addresses and
  * protocol (ICMP type, UDP and TCP ports).  -x adds a hex dump of the bytes
  * as read, padding included.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,16 +31,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#include <linux/netlink.h>
 
 #include "../ethertap.h"
 
 #define ETH_HDR_LEN	14
 #define VLAN_TAG_LEN	4
 #define BUF_SIZE	(ETHERTAP_PAD + 18 + ETHERTAP_MAX_MTU + 64)
+#define BATCH		32
 
 static const char *prog = "ethertap-dump";
 static bool hexdump;
+static bool from_netlink;	/* the padding names the tap */
 
 static unsigned int get16(const uint8_t *p)
 {
@@ -214,7 +223,9 @@ static void print_frame(const uint8_t *buf, size_t len)
 	print_mac(eth + 6);
 	printf(" > ");
 	print_mac(eth);
-	if (buf[0] || buf[1])
+	if (from_netlink)
+		printf(" tap%u", get16(buf));
+	else if (buf[0] || buf[1])
 		printf(" [padding %02x %02x]", buf[0], buf[1]);
 
 	type = get16(eth + off);
@@ -374,11 +385,66 @@ static int dump_dev(const char *dev, unsigned long count)
 	return 0;
 }
 
+static int dump_netlink(unsigned int tap, unsigned long count)
+{
+	static uint8_t bufs[BATCH][BUF_SIZE];
+	struct sockaddr_nl me = { .nl_family = AF_NETLINK };
+	unsigned int group = ETHERTAP_NLGRP(tap);
+	struct mmsghdr mm[BATCH];
+	struct iovec iov[BATCH];
+	unsigned long frames = 0;
+	int fd, n, i;
+
+	from_netlink = true;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, ETHERTAP_NETLINK);
+	if (fd < 0) {
+		fprintf(stderr, "%s: netlink protocol %d: %s (is ethertap_netlink loaded?)\n",
+			prog, ETHERTAP_NETLINK, strerror(errno));
+		return 1;
+	}
+	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group,
+		       sizeof(group))) {
+		fprintf(stderr, "%s: joining tap%u's group: %s\n", prog, tap,
+			strerror(errno));
+		close(fd);
+		return 1;
+	}
+	while (!count || frames < count) {
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < BATCH; i++) {
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = BUF_SIZE;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, mm, BATCH, MSG_WAITFORONE, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			fprintf(stderr, "%s: frames lost, receive buffer full\n",
+				prog);
+			continue;
+		}
+		if (n < 0) {
+			fprintf(stderr, "%s: recvmmsg: %s\n", prog,
+				strerror(errno));
+			close(fd);
+			return 1;
+		}
+		for (i = 0; i < n && (!count || frames < count); i++, frames++)
+			print_frame(bufs[i], mm[i].msg_len);
+	}
+	close(fd);
+	return 0;
+}
+
 static void print_help(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: %s [-d /dev/tapN | -r FILE] [-c COUNT] [-x]\n"
+		"usage: %s [-d /dev/tapN | -n N | -r FILE] [-c COUNT] [-x]\n"
 		"  -d DEV    read frames live from DEV (default /dev/tap0)\n"
+		"  -n N      listen to tapN through netlink (ethertap_netlink)\n"
 		"  -r FILE   read a capture made with 'cat /dev/tapN > FILE'\n"
 		"            ('-' for standard input)\n"
 		"  -c COUNT  stop after COUNT frames\n"
@@ -390,14 +456,26 @@ static void print_help(int status)
 int main(int argc, char **argv)
 {
 	const char *dev = "/dev/tap0", *file = NULL;
-	unsigned long count = 0;
+	unsigned long count = 0, tap = 0;
+	bool netlink = false;
 	char *end;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:r:c:xh")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:r:c:xh")) != -1) {
 		switch (opt) {
 		case 'd':
 			dev = optarg;
+			break;
+		case 'n':
+			errno = 0;
+			tap = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-' ||
+			    tap >= ETHERTAP_MAX_TAPS) {
+				fprintf(stderr, "%s: bad tap number '%s'\n",
+					prog, optarg);
+				return 2;
+			}
+			netlink = true;
 			break;
 		case 'r':
 			file = optarg;
@@ -425,5 +503,7 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		print_help(2);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return file ? dump_file(file, count) : dump_dev(dev, count);
+	if (file)
+		return dump_file(file, count);
+	return netlink ? dump_netlink(tap, count) : dump_dev(dev, count);
 }

@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Who may touch a tap: an unprivileged user (uid 65534), root of a user
+# namespace it creates, and a user granted access through the node's group.
+# Run by run.sh with ethertap max_taps=2 and netlink_dev loaded; loads
+# ethertap_netlink itself.
+source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+moddir=${ETHERTAP_MODDIR:?}
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+
+check() {	# check "description" command...
+	local d=$1
+	shift
+	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
+}
+nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
+taps() { ls /sys/class/ethertap | wc -l; }
+stat0() { cat /sys/class/net/tap0/statistics/"$1"; }
+etstat0() { ethtool -S tap0 | sed -n "s/^ *$1: //p"; }
+
+# A python3 probe of the raw netlink interface: bind to tap0's group, then
+# send a frame for tap0; prints the errno names of both ("ok" if none).
+cat > "$tmp"/nlprobe.py <<'PY'
+import errno, socket
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 31)
+try:
+    s.bind((0, 1))
+    b = "ok"
+except OSError as e:
+    b = errno.errorcode[e.errno]
+    s.bind((0, 0))
+frame = b"\0\0" + bytes.fromhex("fefd00000000020000000002") + b"\x08\x00" + bytes(46)
+s.send(frame)
+s.setblocking(False)
+try:
+    s.recv(100)
+    w = "frame?"
+except OSError as e:
+    w = errno.errorcode[e.errno]
+print(b, w)
+PY
+
+ktap_print_header
+ktap_set_plan 7
+
+[ -d /sys/module/ethertap_netlink ] || insmod "$moddir"/ethertap_netlink.ko
+ip link set tap0 up
+
+# 1-2. uid 65534 can neither create nor delete taps.
+n=$(taps)
+nobody ip link add type ethertap 2>"$tmp"/err
+r=$?
+check "uid 65534: ip link add type ethertap fails ($r: $(cat "$tmp"/err)), taps $n -> $(taps)" \
+	test $r -ne 0 -a "$(taps)" = "$n" -a "$(grep -c 'Operation not permitted' "$tmp"/err)" = 1
+nobody ip link del tap1 2>"$tmp"/err
+r=$?
+check "uid 65534: ip link del tap1 fails ($r), tap1 still there" \
+	test $r -ne 0 -a -d /sys/class/net/tap1
+
+# 3. Root of a user namespace (with its own network namespace) cannot
+#    create taps either: their numbers and /dev nodes are the machine's.
+nobody unshare -Urn ip link add type ethertap 2>"$tmp"/err
+r=$?
+sed 's/^/# /' "$tmp"/err
+check "uid 65534 as root of its own user+net namespace: ip link add type ethertap fails ($r), taps $n -> $(taps)" \
+	test $r -ne 0 -a "$(taps)" = "$n" -a \
+	"$(grep -c 'creating a tap needs CAP_NET_ADMIN in the initial user namespace' "$tmp"/err)" = 1
+
+# 4. Netlink: uid 65534, and root of its user namespace in the initial
+#    network namespace: joining is EPERM, a frame sent is refused with
+#    EPERM and counted.
+d0=$(stat0 rx_dropped)
+p0=$(etstat0 rx_dropped_not_permitted)
+a=$(nobody python3 "$tmp"/nlprobe.py 2>&1)
+b=$(nobody unshare -Ur python3 "$tmp"/nlprobe.py 2>&1)
+d1=$(stat0 rx_dropped)
+p1=$(etstat0 rx_dropped_not_permitted)
+check "netlink: uid 65534 ($a), its user namespace's root ($b); rx_dropped +$((d1 - d0)), rx_dropped_not_permitted +$((p1 - p0))" \
+	test "$a" = "EPERM EPERM" -a "$b" = "EPERM EPERM" -a $((d1 - d0)) = 2 -a $((p1 - p0)) = 2
+
+# 5. Root of a user namespace cannot open /dev/tap0 (0600 root:root).
+err=$(nobody unshare -Ur python3 -c "
+import errno, os
+try:
+    os.open('/dev/tap0', os.O_RDWR)
+    print('opened')
+except OSError as e:
+    print(errno.errorcode[e.errno])" 2>&1)
+check "root of uid 65534's user namespace: open /dev/tap0 gives $err" test "$err" = EACCES
+
+# 6-7. Access granted the ordinary way: group and mode of the node (what a
+#      udev rule GROUP="...", MODE="0660" does).  A member of the group
+#      reads tap0's frames; others still cannot open it.
+chgrp 4242 /dev/tap0
+chmod 0660 /dev/tap0
+echo 1 > /proc/sys/net/ipv6/conf/tap0/disable_ipv6
+ip addr add 10.97.0.1/24 dev tap0
+setpriv --reuid 65534 --regid 65534 --groups 4242 \
+	timeout 10 head -c 16 /dev/tap0 > "$tmp"/frame &
+reader=$!
+sleep 1
+python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b'x', ('10.97.0.2', 9))"
+wait $reader
+got=$(od -An -tx1 "$tmp"/frame | tr -d ' \n')
+check "group 4242, mode 0660: a member (uid 65534) reads tap0's frame ($got)" \
+	test "$got" = 0000fefd00000000fefd000000000800
+err=$(nobody python3 -c "
+import errno, os
+try:
+    os.open('/dev/tap0', os.O_RDONLY)
+    print('opened')
+except OSError as e:
+    print(errno.errorcode[e.errno])" 2>&1)
+check "not a member: still $err" test "$err" = EACCES
+
+chgrp 0 /dev/tap0
+chmod 0600 /dev/tap0
+ip addr flush dev tap0
+ip link set tap0 down
+rm -rf "$tmp"
+ktap_finished
