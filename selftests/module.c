@@ -221,4 +221,34 @@ TEST_F_TIMEOUT(mod, many_taps, 300)
 	close(fd);
 }
 
+/*
+ * All 1024 numbers in use: ip link add fails with ENOSPC and says why,
+ * nothing is half created; a deleted number is handed out again.
+ */
+TEST_F_TIMEOUT(mod, all_numbers_used, 900)
+{
+	struct stat sb;
+	char out[256];
+
+	ASSERT_EQ(0, unload_all());
+	ASSERT_EQ(0, load("ethertap", "max_taps=1024"));
+	EXPECT_EQ(1024, count_taps());
+	ASSERT_EQ(0, stat("/dev/tap1023", &sb));
+	EXPECT_EQ(ETHERTAP_MINOR_BASE + 1023, minor(sb.st_rdev));
+
+	EXPECT_NE(0, run_output(out, sizeof(out),
+				"ip link add type ethertap 2>&1"));
+	EXPECT_STREQ("Error: all 1024 tap numbers are in use.\n", out);
+	EXPECT_NE(0, run("ip link add extra type ethertap 2>/dev/null"));
+	EXPECT_EQ(1024, count_taps());
+	EXPECT_NE(0, access("/sys/class/net/extra", F_OK));
+
+	ASSERT_EQ(0, run("ip link del tap700"));
+	EXPECT_EQ(1023, count_taps());
+	ASSERT_EQ(0, run("ip link add type ethertap"));
+	EXPECT_TRUE(tap_exists(700));
+	EXPECT_EQ(0, access("/dev/tap700", F_OK));
+	EXPECT_EQ(1024, count_taps());
+}
+
 TEST_HARNESS_MAIN
