@@ -155,7 +155,9 @@ static void ethertap_get_stats64(struct net_device *dev,
 			       ev[ETHERTAP_RX_TOO_LONG];
 	st->rx_errors = st->rx_length_errors + ev[ETHERTAP_RX_FAULT];
 	st->rx_dropped = ev[ETHERTAP_RX_DOWN] + ev[ETHERTAP_RX_NOMEM] +
-			 ev[ETHERTAP_RX_NOT_PERMITTED];
+			 ev[ETHERTAP_RX_NOT_PERMITTED] +
+			 ev[ETHERTAP_RX_OTHER_HOST] +
+			 ev[ETHERTAP_RX_MCAST_FILTERED];
 }
 
 /*
@@ -179,6 +181,7 @@ static int ethertap_init(struct net_device *dev)
 	tap->stats = netdev_alloc_pcpu_stats(struct ethertap_stats);
 	if (!tap->stats)
 		return -ENOMEM;
+	seqcount_spinlock_init(&tap->filter.seq, &dev->addr_list_lock);
 
 	mutex_lock(&ethertap_mutex);
 	err = ethertap_node_create(tap);
@@ -482,10 +485,89 @@ static unsigned int ethertap_max_frame(struct net_device *dev,
 	return max;
 }
 
+/* Is @addr one of the multicast groups @f lists? */
+static bool ethertap_mc_listed(const struct ethertap_rx_filter *f,
+			       const u8 *addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < f->count; i++)
+		if (ether_addr_equal(f->mc[i], addr))
+			return true;
+	return false;
+}
+
+/*
+ * ARP mode: the tap receives as a NIC does, by destination.  With IFF_NOARP
+ * (the default) every frame passes.  Without it, a frame passes if it is
+ * for the tap's own address or broadcast (eth_type_trans() told which in
+ * skb->pkt_type), if the filter is promiscuous, or if it is multicast and
+ * the filter takes every multicast frame or lists its group.
+ */
+static bool ethertap_rx_wanted(struct ethertap *tap, const struct sk_buff *skb)
+{
+	const struct ethertap_rx_filter *f = &tap->filter;
+	const u8 *dest = eth_hdr(skb)->h_dest;
+	unsigned int seq;
+	bool ok;
+
+	if (READ_ONCE(tap->dev->flags) & IFF_NOARP ||
+	    skb->pkt_type == PACKET_HOST || skb->pkt_type == PACKET_BROADCAST)
+		return true;
+	do {
+		seq = read_seqcount_begin(&f->seq);
+		ok = f->promisc ||
+		     (skb->pkt_type == PACKET_MULTICAST &&
+		      (f->allmulti || ethertap_mc_listed(f, dest)));
+	} while (read_seqcount_retry(&f->seq, seq));
+	return ok;
+}
+
+/*
+ * ndo_set_rx_mode, under the device's addr_list_lock: copy the flags and
+ * multicast list into the filter, or take every multicast frame when the
+ * list does not fit.
+ */
+static void ethertap_set_rx_mode(struct net_device *dev)
+{
+	struct ethertap *tap = netdev_priv(dev);
+	struct ethertap_rx_filter *f = &tap->filter;
+	struct netdev_hw_addr *ha;
+	unsigned int n = 0;
+
+	write_seqcount_begin(&f->seq);
+	f->promisc = dev->flags & IFF_PROMISC;
+	f->allmulti = dev->flags & IFF_ALLMULTI ||
+		      netdev_mc_count(dev) > ETHERTAP_MC_FILTER_SIZE;
+	if (!f->allmulti) {
+		netdev_for_each_mc_addr(ha, dev)
+			ether_addr_copy(f->mc[n++], ha->addr);
+	}
+	f->count = n;
+	write_seqcount_end(&f->seq);
+}
+
+/* Hand @skb, a frame of @len bytes, to the stack unless ARP mode drops it. */
+static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
+			     unsigned int len)
+{
+	skb->protocol = eth_type_trans(skb, tap->dev);
+	if (!ethertap_rx_wanted(tap, skb)) {
+		ethertap_count(tap, skb->pkt_type == PACKET_OTHERHOST ?
+				    ETHERTAP_RX_OTHER_HOST :
+				    ETHERTAP_RX_MCAST_FILTERED);
+		kfree_skb(skb);
+		return;
+	}
+	ethertap_count_rx(tap, len);
+	netif_receive_skb(skb);
+}
+
 /*
  * Take one padded frame from @from and deliver it on the tap behind @tapp
- * (in namespace @net unless it is NULL).  Returns the bytes consumed (all
- * of them) or a negative errno:
+ * (in namespace @net unless it is NULL).  A frame ARP mode filters out is
+ * consumed, counted and dropped, as a NIC drops what its address filter
+ * rejects.  Returns the bytes consumed (all of them) or a negative errno:
  *   -EINVAL    shorter than ETHERTAP_MIN_FRAME
  *   -EMSGSIZE  longer than padding + header + MTU (+ VLAN tag)
  *   -EFAULT    bad buffer
@@ -533,9 +615,7 @@ ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 		ethertap_count(tap, ETHERTAP_RX_DOWN);
 		ret = -ENETDOWN;
 	} else {
-		skb->protocol = eth_type_trans(skb, tap->dev);
-		ethertap_count_rx(tap, len);
-		netif_receive_skb(skb);
+		ethertap_deliver(tap, skb, len);
 		skb = NULL;
 	}
 	local_bh_enable();
@@ -550,6 +630,7 @@ static const struct net_device_ops ethertap_netdev_ops = {
 	.ndo_uninit		= ethertap_uninit,
 	.ndo_start_xmit		= ethertap_xmit,
 	.ndo_get_stats64	= ethertap_get_stats64,
+	.ndo_set_rx_mode	= ethertap_set_rx_mode,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 };
@@ -568,6 +649,8 @@ static const char ethertap_counter_names[ETHERTAP_NR_COUNTERS][ETH_GSTRING_LEN] 
 	[ETHERTAP_RX_DOWN]		= "rx_dropped_down",
 	[ETHERTAP_RX_NOMEM]		= "rx_dropped_nomem",
 	[ETHERTAP_RX_NOT_PERMITTED]	= "rx_dropped_not_permitted",
+	[ETHERTAP_RX_OTHER_HOST]	= "rx_dropped_other_host",
+	[ETHERTAP_RX_MCAST_FILTERED]	= "rx_dropped_mcast_filtered",
 };
 
 static void ethertap_get_drvinfo(struct net_device *dev,

@@ -49,4 +49,10 @@
 #define ETHERTAP_MIN_MTU	68
 #define ETHERTAP_MAX_MTU	65535
 
+/*
+ * ARP mode (IFF_NOARP cleared): multicast groups the receive filter matches
+ * exactly.  While more are joined, every multicast frame passes.
+ */
+#define ETHERTAP_MC_FILTER_SIZE	32
+
 #endif /* _UAPI_ETHERTAP_H */

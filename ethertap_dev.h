@@ -15,6 +15,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/seqlock.h>
 #include <linux/skbuff.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/wait.h>
@@ -43,6 +44,8 @@ enum ethertap_counter {
 	ETHERTAP_RX_DOWN,		/* rx_dropped: interface down */
 	ETHERTAP_RX_NOMEM,		/* rx_dropped: no memory for the frame */
 	ETHERTAP_RX_NOT_PERMITTED,	/* rx_dropped: sender not net admin */
+	ETHERTAP_RX_OTHER_HOST,		/* rx_dropped: ARP mode, foreign unicast */
+	ETHERTAP_RX_MCAST_FILTERED,	/* rx_dropped: ARP mode, group not joined */
 	ETHERTAP_NR_COUNTERS
 };
 
@@ -55,10 +58,25 @@ struct ethertap_stats {
 	struct u64_stats_sync syncp;
 };
 
+/*
+ * The destination filter of ARP mode, kept as a NIC keeps its address
+ * filter: ndo_set_rx_mode rewrites it under the device's addr_list_lock,
+ * the receive path reads it under @seq.  Frames to the device's own
+ * address and broadcast always pass; see ethertap_rx_wanted().
+ */
+struct ethertap_rx_filter {
+	seqcount_spinlock_t seq;
+	bool promisc;			/* every frame passes */
+	bool allmulti;			/* every multicast frame passes */
+	unsigned int count;		/* groups in @mc */
+	u8 mc[ETHERTAP_MC_FILTER_SIZE][ETH_ALEN] __aligned(2);
+};
+
 /* The private part of a tapN net_device. */
 struct ethertap {
 	struct net_device *dev;
 	struct ethertap_stats __percpu *stats;
+	struct ethertap_rx_filter filter;
 	struct list_head readers;	/* RCU; changed under ethertap_mutex */
 	struct device *node;		/* /dev/tapN */
 	unsigned int index;		/* N: minor ETHERTAP_MINOR_BASE + N */

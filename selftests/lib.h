@@ -254,7 +254,8 @@ enum {
 	E_TX_DROPPED_NOMEM, E_TX_READER_COPY_DROPPED, E_TX_UNREAD_AT_CLOSE,
 	E_TX_READ_TRUNCATED, E_TX_READ_FAULT, E_RX_ERROR_TOO_SHORT,
 	E_RX_ERROR_TOO_LONG, E_RX_ERROR_FAULT, E_RX_DROPPED_DOWN,
-	E_RX_DROPPED_NOMEM, E_RX_DROPPED_NOT_PERMITTED,
+	E_RX_DROPPED_NOMEM, E_RX_DROPPED_NOT_PERMITTED, E_RX_DROPPED_OTHER_HOST,
+	E_RX_DROPPED_MCAST_FILTERED,
 	S_NR
 };
 
@@ -269,7 +270,8 @@ static const char *const stat_names[S_NR] = {
 	"tx_reader_copy_dropped", "tx_unread_at_close", "tx_read_truncated",
 	"tx_read_fault", "rx_error_too_short", "rx_error_too_long",
 	"rx_error_fault", "rx_dropped_down", "rx_dropped_nomem",
-	"rx_dropped_not_permitted",
+	"rx_dropped_not_permitted", "rx_dropped_other_host",
+	"rx_dropped_mcast_filtered",
 };
 
 struct tap_stats {
@@ -278,7 +280,7 @@ struct tap_stats {
 
 /*
  * The ethtool -S counters of @ifname by name through SIOCETHTOOL.  Fills
- * st->v[S_NR_SYSFS..] and returns 0 if all of them were found.
+ * st->v[S_NR_SYSFS..] and returns 0 if every name in stat_names was found.
  */
 static inline int ethtool_stats(const char *ifname, struct tap_stats *st)
 {
