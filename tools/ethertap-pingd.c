@@ -228,7 +228,7 @@ static size_t icmp6_answer(uint8_t *eth, uint8_t *ip6, uint8_t *icmp,
 		/* An advertisement: solicited, override, our MAC. */
 		icmp[0] = ND_NA;
 		icmp[4] = ND_NA_SOLICITED | ND_NA_OVERRIDE;
-		icmp[5] = icmp[6] = icmp[7] = 0;
+		memset(icmp + 5, 0, 3);
 		icmp[24] = ND_OPT_TLLA;
 		icmp[25] = 1;		/* in units of 8 bytes */
 		memcpy(icmp + 26, my_mac, ETH_ALEN_);
@@ -300,7 +300,7 @@ static size_t ipv6_reply(uint8_t *buf, size_t len, bool *echo)
 	memcpy(ip6 + 24, ip6 + 8, 16);
 	memcpy(ip6 + 8, my_ip6, 16);
 	ip6[0] = 0x60;
-	ip6[1] = ip6[2] = ip6[3] = 0;
+	memset(ip6 + 1, 0, 3);		/* no traffic class or flow label */
 	put16(ip6 + 4, out);
 	put16(icmp + 2, 0);
 	put16(icmp + 2, icmp6_csum(ip6, icmp, out));
