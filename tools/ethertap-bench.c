@@ -148,7 +148,7 @@ static void flow_addresses(struct flow *f)
 	if (s < 0)
 		die("socket");
 	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, f->ifname, IFNAMSIZ - 1);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", f->ifname);
 	if (ioctl(s, SIOCGIFADDR, &ifr))
 		fail("no IPv4 address on %s", f->ifname);
 	f->local = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
@@ -189,7 +189,7 @@ static int open_tun(const char *ifname)
 	if (fd < 0)
 		die("/dev/net/tun");
 	memset(&ifr, 0, sizeof(ifr));
-	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
 	if (ioctl(fd, TUNSETIFF, &ifr))
 		die("TUNSETIFF");
@@ -483,15 +483,32 @@ static int cell(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "t:r:b:s:d:e:u:l:")) != -1) {
 		switch (c) {
-		case 't': opt.seconds = atof(optarg); break;
-		case 'r': opt.runs = atoi(optarg); break;
-		case 'b': opt.batch = atoi(optarg); break;
-		case 's': opt.size = atoi(optarg); break;
-		case 'd': opt.k2u = !strcmp(optarg, "k2u"); break;
-		case 'e': lists[ETHERTAP] = optarg; break;
-		case 'u': lists[TUNTAP] = optarg; break;
-		case 'l': opt.slices = atoi(optarg); break;
-		default: usage();
+		case 't':
+			opt.seconds = atof(optarg);
+			break;
+		case 'r':
+			opt.runs = atoi(optarg);
+			break;
+		case 'b':
+			opt.batch = atoi(optarg);
+			break;
+		case 's':
+			opt.size = atoi(optarg);
+			break;
+		case 'd':
+			opt.k2u = !strcmp(optarg, "k2u");
+			break;
+		case 'e':
+			lists[ETHERTAP] = optarg;
+			break;
+		case 'u':
+			lists[TUNTAP] = optarg;
+			break;
+		case 'l':
+			opt.slices = atoi(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (!lists[ETHERTAP] || !lists[TUNTAP] || opt.runs < 1 ||
