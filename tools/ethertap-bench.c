@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ethertap-bench: frames per second through ethertap's /dev/tapN and
- * through TUN/TAP (IFF_TAP | IFF_NO_PI), with the same traffic generator,
- * run alternately in one process so that both sides see the same machine.
+ * ethertap-bench: frames per second through ethertap's /dev/tapN (or its
+ * raw netlink interface) and through TUN/TAP (IFF_TAP | IFF_NO_PI), with
+ * the same traffic generator, run alternately in one process so that both
+ * sides see the same machine.
  *
- *   ethertap-bench cell [-t SECONDS] [-r RUNS] [-l SLICES] [-b BATCH]
+ *   ethertap-bench cell [-n] [-t SECONDS] [-r RUNS] [-l SLICES] [-b BATCH]
  *                  [-s SIZE] -d k2u|u2k -e TAPS -u TUNS
  *	TAPS is a comma-separated list of ethertap interfaces tapN (their
  *	files are /dev/tapN), TUNS one of TUN/TAP interfaces of the same
@@ -18,6 +19,11 @@
  *	Prints one table row: median frames/s (min..max) and Gbit/s of each
  *	side and the median (min..max) of the per-run ratios ethertap /
  *	TUN/TAP, then the raw runs as comments.
+ *	-n: the ethertap side uses the raw netlink interface (module
+ *	ethertap_netlink, loaded beforehand) instead of /dev/tapN: one
+ *	ETHERTAP_NETLINK socket per flow, in tapN's group for k2u, with a
+ *	4 MiB receive buffer (SO_RCVBUFFORCE) and NETLINK_NO_ENOBUFS; the
+ *	frames it missed (its socket drops, SO_MEMINFO) are printed too.
  *   ethertap-bench time CMD [ARGS...]
  *	Runs CMD and prints its wall time in seconds (CLOCK_MONOTONIC).
  *
@@ -29,6 +35,10 @@
  *   u2k  (user to kernel) write()s BATCH frames of SIZE bytes, UDP from
  *        the neighbour to the interface's address, then drains the bound
  *        UDP socket with recvmmsg(); counts datagrams received.
+ * With -n the ethertap side moves each batch with one call instead: k2u
+ * recvmmsg()s the frames from the netlink socket (non-blocking, until all
+ * BATCH came or none is left), u2k sendmmsg()s them to the kernel socket
+ * (nl_pid 0, nl_groups 0), the padding holding N big-endian.
  * SIZE is the Ethernet frame without FCS (and without ethertap's two
  * bytes of padding); Gbit/s counts those bytes.
  */
@@ -37,6 +47,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -63,14 +75,15 @@
 #define PORT_BASE	40000
 
 enum side { ETHERTAP, TUNTAP, NR_SIDES };
-static const char *const side_name[NR_SIDES] = { "ethertap", "TUN/TAP" };
+static const char *side_name[NR_SIDES] = { "ethertap", "TUN/TAP" };
 
 enum phase { WARM, MEASURE, STOP };
 
 struct flow {
 	enum side side;
 	char ifname[IFNAMSIZ];
-	int fd;			/* /dev/tapN or the TUN/TAP file */
+	int fd;			/* /dev/tapN, netlink socket or TUN/TAP file */
+	unsigned int tapn;	/* N of tapN */
 	int sock;		/* UDP socket */
 	int cpu;
 	struct in_addr local, peer;
@@ -78,11 +91,13 @@ struct flow {
 	unsigned char frame[BUF_LEN];	/* u2k: padding + frame to write */
 	size_t frame_len;		/* bytes to write, padding included */
 	unsigned long long frames, lost, stray, errors;
+	uint32_t drops;		/* netlink: the socket's drops at open */
 	pthread_t thread;
 };
 
 static struct {
 	int k2u;
+	int netlink;
 	size_t size;
 	unsigned int batch;
 	double seconds;
@@ -196,18 +211,53 @@ static int open_tun(const char *ifname)
 	return fd;
 }
 
-static int open_tap(const char *ifname)
+static int open_tap(unsigned int n)
 {
 	char path[32];
-	unsigned int n;
 	int fd;
 
-	if (sscanf(ifname, "tap%u", &n) != 1)
-		fail("%s is not named tapN", ifname);
 	snprintf(path, sizeof(path), "/dev/tap%u", n);
 	fd = open(path, O_RDWR | O_NONBLOCK);
 	if (fd < 0)
 		die(path);
+	return fd;
+}
+
+/* The socket's drops so far (frames a full receive buffer missed). */
+static uint32_t nl_drops(int fd)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) ||
+	    len <= SK_MEMINFO_DROPS * sizeof(*mem))
+		die("SO_MEMINFO");
+	return mem[SK_MEMINFO_DROPS];
+}
+
+/*
+ * A raw netlink socket for tapN: bound (so that it can receive), in tapN's
+ * group for k2u, 4 MiB of receive buffer, overruns counted, not reported.
+ */
+static int open_netlink(unsigned int n)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd, big = 4 << 20, one = 1, group = ETHERTAP_NLGRP(n);
+
+	fd = socket(AF_NETLINK, SOCK_RAW, ETHERTAP_NETLINK);
+	if (fd < 0)
+		die("socket(AF_NETLINK, SOCK_RAW, ETHERTAP_NETLINK)");
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
+		die("SO_RCVBUFFORCE");
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one)))
+		die("NETLINK_NO_ENOBUFS");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("bind(AF_NETLINK)");
+	if (opt.k2u && setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+				  &group, sizeof(group)))
+		die("NETLINK_ADD_MEMBERSHIP");
+	if (fcntl(fd, F_SETFL, O_NONBLOCK))
+		die("O_NONBLOCK");
 	return fd;
 }
 
@@ -221,6 +271,10 @@ static void build_frame(struct flow *f, unsigned int port)
 	struct in_addr src = f->peer, dst = f->local;
 
 	memset(f->frame, 0, sizeof(f->frame));
+	if (pad && opt.netlink) {
+		f->frame[0] = f->tapn >> 8;
+		f->frame[1] = f->tapn & 0xff;
+	}
 	memcpy(eth, f->mac, 6);
 	memcpy(eth + 6, "\x02\x00\x00\x00\x00\x02", 6);
 	eth[12] = 0x08;
@@ -249,7 +303,15 @@ static void flow_open(struct flow *f, int index)
 	int big = 4 << 20;
 
 	flow_addresses(f);
-	f->fd = f->side == ETHERTAP ? open_tap(f->ifname) : open_tun(f->ifname);
+	if (f->side == TUNTAP) {
+		f->fd = open_tun(f->ifname);
+	} else {
+		if (sscanf(f->ifname, "tap%u", &f->tapn) != 1)
+			fail("%s is not named tapN", f->ifname);
+		f->fd = opt.netlink ? open_netlink(f->tapn) : open_tap(f->tapn);
+		if (opt.netlink)
+			f->drops = nl_drops(f->fd);
+	}
 	f->sock = socket(AF_INET, SOCK_DGRAM, 0);
 	if (f->sock < 0)
 		die("socket");
@@ -382,6 +444,130 @@ static void *u2k_flow(void *arg)
 	return NULL;
 }
 
+/* Netlink, k2u: the stack transmits a batch; recvmmsg() it. */
+static void *k2u_netlink_flow(void *arg)
+{
+	static const char payload[65536];
+	struct flow *f = arg;
+	struct mmsghdr out[MAX_BATCH], in[MAX_BATCH];
+	struct iovec iov = { (void *)payload, opt.size - HDRS_LEN };
+	struct iovec iovs[MAX_BATCH];
+	size_t want = opt.size + ETHERTAP_PAD;
+	unsigned char *bufs = malloc((size_t)MAX_BATCH * 2048);
+	unsigned int i;
+
+	if (!bufs)
+		die("malloc");
+	pin(f->cpu);
+	memset(out, 0, sizeof(out));
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < opt.batch; i++) {
+		out[i].msg_hdr.msg_iov = &iov;
+		out[i].msg_hdr.msg_iovlen = 1;
+		iovs[i].iov_base = bufs + (size_t)i * 2048;
+		iovs[i].iov_len = 2048;
+		in[i].msg_hdr.msg_iov = &iovs[i];
+		in[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (atomic_load(&phase) != STOP) {
+		unsigned long long got = 0, lost, stray = 0, errors = 0;
+		int sent = sendmmsg(f->sock, out, opt.batch, 0);
+
+		if (sent < 0) {
+			errors++;
+			sent = 0;
+		}
+		while (got < (unsigned int)sent) {
+			int n = recvmmsg(f->fd, in, opt.batch, MSG_DONTWAIT,
+					 NULL);
+
+			if (n <= 0)
+				break;
+			for (i = 0; i < (unsigned int)n; i++) {
+				const unsigned char *p = iovs[i].iov_base;
+
+				if (in[i].msg_len == want &&
+				    (unsigned int)(p[0] << 8 | p[1]) == f->tapn)
+					got++;
+				else
+					stray++;
+			}
+		}
+		lost = got < (unsigned int)sent ? sent - got : 0;
+		if (atomic_load(&phase) == MEASURE) {
+			f->frames += got;
+			f->lost += lost;
+			f->stray += stray;
+			f->errors += errors;
+		}
+	}
+	free(bufs);
+	return NULL;
+}
+
+/* Netlink, u2k: sendmmsg() a batch to the kernel; receive it on the socket. */
+static void *u2k_netlink_flow(void *arg)
+{
+	struct flow *f = arg;
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	struct mmsghdr out[MAX_BATCH], in[MAX_BATCH];
+	struct iovec iov = { f->frame, f->frame_len };
+	struct iovec iovs[MAX_BATCH];
+	unsigned char *bufs = malloc((size_t)MAX_BATCH * 2048);
+	unsigned int i;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (!bufs)
+		die("malloc");
+	pin(f->cpu);
+	memset(out, 0, sizeof(out));
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < opt.batch; i++) {
+		out[i].msg_hdr.msg_name = &kernel;
+		out[i].msg_hdr.msg_namelen = sizeof(kernel);
+		out[i].msg_hdr.msg_iov = &iov;
+		out[i].msg_hdr.msg_iovlen = 1;
+		iovs[i].iov_base = bufs + (size_t)i * 2048;
+		iovs[i].iov_len = 2048;
+		in[i].msg_hdr.msg_iov = &iovs[i];
+		in[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (atomic_load(&phase) != STOP) {
+		unsigned long long written, got = 0, errors = 0;
+		int sent = sendmmsg(f->fd, out, opt.batch, 0);
+
+		if (sent < 0)
+			sent = 0;
+		written = sent;
+		errors = opt.batch - written;
+		while (got < written) {
+			int n = recvmmsg(f->sock, in, opt.batch, MSG_DONTWAIT,
+					 NULL);
+
+			if (n <= 0)
+				break;
+			got += n;
+		}
+		if (atomic_load(&phase) == MEASURE) {
+			f->frames += got;
+			f->lost += got < written ? written - got : 0;
+			f->errors += errors;
+		}
+	}
+	/* A frame the tap refused leaves its errno here (counted as lost). */
+	if (!getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &len) && err)
+		fprintf(stderr, "ethertap-bench: %s: netlink write: %s\n",
+			f->ifname, strerror(err));
+	free(bufs);
+	return NULL;
+}
+
+static void *(*const flow_fn[2][2])(void *) = {
+	{ u2k_flow, k2u_flow },
+	{ u2k_netlink_flow, k2u_netlink_flow },
+};
+
 /* One timed slice of all @n flows at once: adds frames and seconds. */
 static void run_slice(struct flow *flows, int n, double slice,
 		      double *frames, double *seconds, unsigned long long *lost)
@@ -394,7 +580,8 @@ static void run_slice(struct flow *flows, int n, double slice,
 		flows[i].frames = flows[i].lost = 0;
 		flows[i].stray = flows[i].errors = 0;
 		if (pthread_create(&flows[i].thread, NULL,
-				   opt.k2u ? k2u_flow : u2k_flow, &flows[i]))
+				   flow_fn[opt.netlink && flows[i].side == ETHERTAP]
+					  [opt.k2u], &flows[i]))
 			die("pthread_create");
 	}
 	sleep_s(opt.warmup);
@@ -465,7 +652,7 @@ static void split(char *list, struct flow *flows, int *n, enum side side)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ethertap-bench cell [-t S] [-r RUNS] [-l SLICES] [-b BATCH] [-s SIZE]\n"
+		"usage: ethertap-bench cell [-n] [-t S] [-r RUNS] [-l SLICES] [-b BATCH] [-s SIZE]\n"
 		"                           -d k2u|u2k -e TAPS -u TUNS\n"
 		"       ethertap-bench time CMD [ARGS...]\n");
 	exit(2);
@@ -475,14 +662,18 @@ static int cell(int argc, char **argv)
 {
 	static struct flow flows[NR_SIDES][MAX_FLOWS];
 	double rate[NR_SIDES][MAX_RUNS], ratio[MAX_RUNS];
-	unsigned long long lost[NR_SIDES] = { 0, 0 };
+	unsigned long long lost[NR_SIDES] = { 0, 0 }, drops = 0;
 	char *lists[NR_SIDES] = { NULL, NULL };
 	int n[NR_SIDES], c, r, s, i;
 	struct summary sum[NR_SIDES], rs;
 	char a[32], b[32], d[32];
 
-	while ((c = getopt(argc, argv, "t:r:b:s:d:e:u:l:")) != -1) {
+	while ((c = getopt(argc, argv, "nt:r:b:s:d:e:u:l:")) != -1) {
 		switch (c) {
+		case 'n':
+			opt.netlink = 1;
+			side_name[ETHERTAP] = "netlink";
+			break;
 		case 't':
 			opt.seconds = atof(optarg);
 			break;
@@ -545,8 +736,11 @@ static int cell(int argc, char **argv)
 	}
 	for (s = 0; s < NR_SIDES; s++) {
 		sum[s] = summarise(rate[s], opt.runs);
-		for (i = 0; i < n[s]; i++)
+		for (i = 0; i < n[s]; i++) {
+			if (opt.netlink && s == ETHERTAP)
+				drops += nl_drops(flows[s][i].fd) - flows[s][i].drops;
 			flow_close(&flows[s][i]);
+		}
 	}
 	rs = summarise(ratio, opt.runs);
 
@@ -561,7 +755,10 @@ static int cell(int argc, char **argv)
 		printf("#   %-8s frames/s:", side_name[s]);
 		for (r = 0; r < opt.runs; r++)
 			printf(" %.0f", rate[s][r]);
-		printf("; lost or stray frames: %llu\n", lost[s]);
+		printf("; lost or stray frames: %llu", lost[s]);
+		if (opt.netlink && s == ETHERTAP)
+			printf(" (netlink socket drops: %llu)", drops);
+		printf("\n");
 	}
 	printf("#   ratios:");
 	for (r = 0; r < opt.runs; r++)
