@@ -4,6 +4,9 @@
 #   make KVER=<id>       build them for a test kernel: 6.1, 6.12 or debug
 #   make check           build and run the test suite in QEMU guests
 #   make demo            show the HOWTO's ping working in a guest
+#   make bench           ethertap against TUN/TAP in a guest (KVER=<id>, default
+#                        6.12): table on stdout and in bench.txt (BENCH_OUT=...,
+#                        a path inside the repository); a few minutes
 #   make vm              a shell in a guest with the modules (KVER=<id>)
 #   make lint            checkpatch, sparse, W=1 and a dkms build on every test kernel
 #   make deps            install what all of this needs (Debian 12, as root)
@@ -58,6 +61,19 @@ demo:
 	@$(MAKE) -s -C tools
 	tools/vm/run --kernel 6.12 -- tools/demo
 
+BENCH_KVER := $(or $(KVER),6.12)
+BENCH_OUT ?= $(CURDIR)/bench.txt
+BENCH_RUNS ?= 5
+BENCH_SECONDS ?= 1
+
+bench:
+	@tools/deps ensure
+	@$(MAKE) -s KVER=$(BENCH_KVER) modules >/dev/null
+	@$(MAKE) -s -C tools
+	tools/vm/run --kernel $(BENCH_KVER) --timeout 1800 -- env \
+		BENCH_OUT=$(abspath $(BENCH_OUT)) BENCH_RUNS=$(BENCH_RUNS) \
+		BENCH_SECONDS=$(BENCH_SECONDS) tools/bench
+
 vm:
 	@tools/deps ensure
 	@$(MAKE) -s KVER=$(or $(KVER),6.1) modules >/dev/null
@@ -67,4 +83,4 @@ lint:
 	@tools/deps ensure
 	@tools/lint $(KERNELS)
 
-.PHONY: all modules clean install uninstall deps check demo vm lint
+.PHONY: all modules clean install uninstall deps check demo bench vm lint
