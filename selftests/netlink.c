@@ -142,6 +142,35 @@ TEST_F(nl, reads_transmitted_frames)
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &self->want));
 }
 
+/*
+ * A 2.4 client with only its protocol number changed: bind() with
+ * nl_groups = ~0, read() tap0's frames, write() frames with padding 0.
+ */
+TEST_F(nl, classic_client)
+{
+	char got[16];
+	ssize_t len;
+	size_t wlen;
+
+	ASSERT_EQ(0, nl_bind(self->nl, ~0U));
+	ASSERT_EQ(4, udp_send_peer(self->sock, 0, 7000, "2.4!", 4));
+	len = read(self->nl, self->buf, sizeof(self->buf));
+	check_tx_frame(_metadata, self->buf, len, 0, self->port, "2.4!");
+	EXPECT_EQ(0, get16(self->buf));	/* the padding of 2.4 */
+
+	wlen = build_to_tap(self->frame, 0, self->port, "back", 4);
+	ASSERT_EQ(wlen, write(self->nl, self->frame, wlen));
+	ASSERT_EQ(4, recv(self->sock, got, sizeof(got), 0));
+	EXPECT_EQ(0, memcmp(got, "back", 4));
+	EXPECT_EQ(0, nl_error(self->nl));
+
+	self->want.v[S_TX_PACKETS] = 1;
+	self->want.v[S_TX_BYTES] = UDP_FRAME(4);
+	self->want.v[S_RX_PACKETS] = 1;
+	self->want.v[S_RX_BYTES] = wlen - ETHERTAP_PAD;
+	EXPECT_EQ(0, tap_stats_check(0, &self->st, &self->want));
+}
+
 /* A frame sent to the kernel with padding 0 arrives on tap0. */
 TEST_F(nl, writes_frames)
 {

@@ -26,9 +26,9 @@ estats() { ethtool -S tap0 | sed -n 's/^ *\([a-z_]*\): \([0-9]*\)$/\1 \2/p'; }
 estat() { estats | sed -n "s/^$1 //p"; }
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 
-# 1-2. modinfo: exactly the fields the sources declare.
+# 1-3. modinfo: exactly the fields the sources declare.
 got=$(fields "$moddir"/ethertap.ko description author license version parm softdep vermagic)
 want="description=Ethertap: Ethernet devices tapN read and written through /dev/tapN
 author=The ethertap project
@@ -52,7 +52,18 @@ check "modinfo netlink_dev.ko: alias char-major-36-*, description, author, GPL, 
 	test "$got" = "$want"
 [ "$got" = "$want" ] || diff <(echo "$want") <(echo "$got") | sed 's/^/# /'
 
-# 3-4. ethtool: driver information and the exact set of counters.
+got=$(fields "$moddir"/ethertap_netlink.ko alias description author license version depends parm)
+want="alias=net-pf-16-proto-31
+description=Ethertap raw netlink interface (protocol 31)
+author=The ethertap project
+license=GPL
+version=1.0
+depends=ethertap"
+check "modinfo ethertap_netlink.ko: alias net-pf-16-proto-31, description, author, GPL, 1.0, depends ethertap, no parm" \
+	test "$got" = "$want"
+[ "$got" = "$want" ] || diff <(echo "$want") <(echo "$got") | sed 's/^/# /'
+
+# 4-5. ethtool: driver information and the exact set of counters.
 drv=$(ethtool -i tap0 | grep -E '^(driver|version|bus-info):' | tr '\n' ' ')
 check "ethtool -i tap0: driver ethertap, version 1.0, bus-info virtual ($drv)" \
 	test "$drv" = "driver: ethertap version: 1.0 bus-info: virtual "
@@ -65,7 +76,7 @@ want=$(printf '%s\n' tx_dropped_no_reader tx_dropped_queue_full tx_dropped_nomem
 check "ethtool -S tap0: the 15 counters, no others ($(estats | wc -l))" \
 	test "$got" = "$want"
 
-# 5-6. tcpdump sees a datagram tap0 sends (with no reader: dropped by the
+# 6-7. tcpdump sees a datagram tap0 sends (with no reader: dropped by the
 #      driver, but after the capture tap in dev_queue_xmit) and a frame
 #      written to /dev/tap0, delivered to a socket.
 echo 1 > /proc/sys/net/ipv6/conf/tap0/disable_ipv6
@@ -121,7 +132,7 @@ check "tcpdump sees 10.7.0.2.40000 > 10.7.0.1.9998 written to /dev/tap0, the soc
 	grep -qE ' 02:00:00:00:00:02 > fe:fd:00:00:00:00, ethertype IPv4 \(0x0800\), length 45: 10\.7\.0\.2\.40000 > 10\.7\.0\.1\.9998: UDP, length 3$' "$tmp"/cap.txt \
 	-a "$got" = yo -a "$rx1" = $((rx0 + 1))
 
-# 7. ip -s -s link: the four blocks of standard counters, each value equal
+# 8. ip -s -s link: the four blocks of standard counters, each value equal
 #    to the kernel's (sysfs statistics), after the traffic above.
 ip -s -s link show tap0 > "$tmp"/ip.txt
 got=$(awk '
@@ -153,7 +164,7 @@ ctl=/sys/kernel/debug/dynamic_debug/control
 [ -e $ctl ] || ctl=/proc/dynamic_debug/control
 sites=$(grep -c '\[ethertap\]' $ctl 2>/dev/null)
 
-# 8. Kernel log lines carry the module's name: a bad max_taps.
+# 9. Kernel log lines carry the module's name: a bad max_taps.
 rmmod ethertap_netlink 2>/dev/null
 rmmod netlink_dev ethertap
 dmesg -C
@@ -166,7 +177,7 @@ check "insmod max_taps=5000 fails ($r), logs 'ethertap: max_taps=5000 out of ran
 	"$(echo "$log" | grep -c '^ethertap: max_taps=5000 out of range 0\.\.1024$')" = 1 -a \
 	"$(echo "$log" | grep -v '^ethertap: ' | grep -c 'max_taps\|ethertap')" = 0
 
-# 9. Dynamic debug: with dyndbg=+p every call site is on, and opening and
+# 10. Dynamic debug: with dyndbg=+p every call site is on, and opening and
 #    closing /dev/tap0 logs "tap0: " lines; with -p they stop.
 if ! [ -e $ctl ] || [ "$sites" = 0 ]; then
 	insmod "$moddir"/ethertap.ko max_taps=2 && insmod "$moddir"/netlink_dev.ko
