@@ -750,7 +750,8 @@ static int ethertap_newlink(ETHERTAP_NEWLINK_ARGS)
 	int index;
 
 	if (!capable(CAP_NET_ADMIN)) {
-		NL_SET_ERR_MSG(extack, "creating a tap needs CAP_NET_ADMIN in the initial user namespace");
+		NL_SET_ERR_MSG(extack,
+			       "creating a tap needs CAP_NET_ADMIN in the initial user namespace");
 		return -EPERM;
 	}
 	index = ida_alloc_max(&ethertap_ida, ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
