@@ -4,9 +4,10 @@
 #   make KVER=<id>       build them for a test kernel: 6.1, 6.12 or debug
 #   make check           build and run the test suite in QEMU guests
 #   make demo            show the HOWTO's ping working in a guest
-#   make bench           ethertap against TUN/TAP in a guest (KVER=<id>, default
-#                        6.12): table on stdout and in bench.txt (BENCH_OUT=...,
-#                        a path inside the repository); a few minutes
+#   make bench           ethertap (/dev/tapN and raw netlink) against TUN/TAP in
+#                        a guest (KVER=<id>, default 6.12): table on stdout and
+#                        in bench.txt (BENCH_OUT=..., a path inside the
+#                        repository); a few minutes
 #   make vm              a shell in a guest with the modules (KVER=<id>)
 #   make lint            checkpatch, sparse, W=1 and a dkms build on every test kernel
 #   make deps            install what all of this needs (Debian 12, as root)
