@@ -9,6 +9,8 @@
  */
 #include <sched.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -354,6 +356,21 @@ TEST_F(tap0, poll_states)
 	EXPECT_EQ(0, poll(&p, 1, 100));
 }
 
+/* Send one datagram through tap0 from a child, after 300 ms. */
+static pid_t send_later(struct __test_metadata *_metadata,
+			FIXTURE_DATA(tap0) *self)
+{
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		usleep(300 * 1000);
+		_exit(udp_send_peer(self->sock, 0, PEER_PORT, MSG,
+				    MSG_LEN) == MSG_LEN ? 0 : 1);
+	}
+	return pid;
+}
+
 /* A sleeping poll() and a sleeping read() wake up when a frame comes. */
 TEST_F(tap0, wakeup)
 {
@@ -362,13 +379,7 @@ TEST_F(tap0, wakeup)
 	pid_t pid;
 
 	for (round = 0; round < 2; round++) {
-		pid = fork();
-		ASSERT_LE(0, pid);
-		if (!pid) {
-			usleep(300 * 1000);
-			_exit(udp_send_peer(self->sock, 0, PEER_PORT, MSG,
-					    MSG_LEN) == MSG_LEN ? 0 : 1);
-		}
+		pid = send_later(_metadata, self);
 		if (round == 0) {
 			ASSERT_EQ(1, poll(&p, 1, 10000));
 			EXPECT_EQ(POLLIN, p.revents);
@@ -382,6 +393,67 @@ TEST_F(tap0, wakeup)
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_EQ(0, status);
 	}
+}
+
+/*
+ * select() and epoll report what poll() reports: always writable,
+ * readable while a frame is queued; a sleeping select() or epoll_wait()
+ * wakes up when a frame comes, and an edge-triggered epoll reports each
+ * new frame once.
+ */
+TEST_F(tap0, select_epoll)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+	struct timeval tv = { 0, 0 };
+	fd_set rd, wr;
+	int ep, status;
+	pid_t pid;
+
+	FD_ZERO(&rd);
+	FD_ZERO(&wr);
+	FD_SET(self->fd, &rd);
+	FD_SET(self->fd, &wr);
+	ASSERT_EQ(1, select(self->fd + 1, &rd, &wr, NULL, &tv));
+	EXPECT_FALSE(FD_ISSET(self->fd, &rd));
+	EXPECT_TRUE(FD_ISSET(self->fd, &wr));
+
+	/* Asleep in select() for reading until the child's frame. */
+	pid = send_later(_metadata, self);
+	FD_ZERO(&rd);
+	FD_SET(self->fd, &rd);
+	tv.tv_sec = 10;
+	ASSERT_EQ(1, select(self->fd + 1, &rd, NULL, NULL, &tv));
+	EXPECT_TRUE(FD_ISSET(self->fd, &rd));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
+	check_udp_frame(_metadata, self->buf, FRAME_LEN, self->port,
+			PEER_PORT, MSG, MSG_LEN);
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ev.data.u32 = 7;
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+
+	/* Asleep in epoll_wait() until the child's frame. */
+	pid = send_later(_metadata, self);
+	memset(&ev, 0, sizeof(ev));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 10000));
+	EXPECT_EQ(EPOLLIN, ev.events);
+	EXPECT_EQ(7, ev.data.u32);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status);
+	/* Edge-triggered: the same frame is not reported again... */
+	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	/* ...a second one is, though the first is still unread. */
+	send_msg(_metadata, self);
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	EXPECT_EQ(EPOLLIN, ev.events);
+	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
+	EXPECT_FALSE(queued(self->fd));
+	EXPECT_EQ(0, close(ep));
 }
 
 /* readv() scatters one frame; writev() gathers one. */

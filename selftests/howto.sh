@@ -6,7 +6,8 @@
 # through it, answer pings with the HOWTO's own sample program and with
 # tools/ethertap-pingd, look at what "cat /dev/tap0" gets, and ping from
 # "other hosts" (a network namespace behind a veth pair) with proxy ARP and
-# forwarding on.  Runs in a guest after selftests/run.sh loaded ethertap.ko
+# forwarding on; then the same with iproute2 and tools/ethertap-dump -d,
+# and "ifconfig tap0 10.0.0.123 up arp".  Runs in a guest after selftests/run.sh loaded ethertap.ko
 # and netlink_dev.ko; prints KTAP.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -98,7 +99,7 @@ result() {
 }
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 8
 
 # 1. Setting it all up, as the HOWTO says (the node comes from devtmpfs).
 setup() {
@@ -378,5 +379,82 @@ PY
 	return $rc
 }
 result "ethertap-pingd ignores ARP, IPv6, short and bad frames" robust_test
+
+running() {	# running PID: not exited yet (a zombie has exited)
+	[ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z ' "/proc/$1/stat"
+}
+# dump_pings FILE ARGS...: tools/ethertap-dump -d /dev/tap0 ARGS into FILE
+# while pinging 10.0.0.124 twice; it must exit by itself (-c) with 0.
+dump_pings() {
+	local f=$1 rc i
+	shift
+	start_reader "$dump" -d /dev/tap0 "$@" || return 1
+	ping -c 2 -i 0.5 -s 56 -W 1 10.0.0.124 >/dev/null 2>&1
+	for i in $(seq 50); do running "$bgpid" || break; sleep 0.1; done
+	if running "$bgpid"; then
+		stop "$bgpid"
+		rc=timeout
+	else
+		wait "$bgpid" 2>/dev/null
+		rc=$?
+	fi
+	mv "$bglog" "$f"
+	[ "$rc" = 0 ] || { ktap_print_msg "ethertap-dump -d /dev/tap0 $* exited $rc:"; sed 's/^/#   /' "$f"; return 1; }
+}
+
+# 7. The iproute2 form of test 1 (ip addr add 10.0.0.123/8, ip link set
+# up, ip route add 10.0.0.124/32 dev tap0): 10.0.0.123 answers with
+# nothing attached, and tools/ethertap-dump -d /dev/tap0 -c 2 prints the
+# two echo requests to 10.0.0.124, one line each.
+iproute_test() {
+	local req
+
+	ip link set tap0 down && ip addr flush dev tap0 || return 1
+	ip addr add 10.0.0.123/8 dev tap0 && ip link set tap0 up &&
+		ip route add 10.0.0.124/32 dev tap0 || return 1
+	if ! ip route get 10.0.0.124 | grep -q '^10.0.0.124 dev tap0 src 10.0.0.123 '; then
+		ip route get 10.0.0.124 | sed 's/^/#   /'
+		return 1
+	fi
+	ping_ok 1 ping -c 1 -W 2 10.0.0.123 || return 1
+	tools && dump_pings "$tmp/dump-d.out" -c 2 || return 1
+	req='^   98 fe:fd:00:00:00:00 > fe:fd:00:00:00:00 IPv4 10.0.0.123 > 10.0.0.124 ttl 64 ICMP echo request id [0-9]* seq [12]$'
+	if [ "$(grep -c "$req" "$tmp/dump-d.out")" != 2 ] ||
+	   [ "$(wc -l < "$tmp/dump-d.out")" != 2 ]; then
+		ktap_print_msg "ethertap-dump -d does not show the two requests:"
+		sed 's/^/#   /' "$tmp/dump-d.out"
+		return 1
+	fi
+}
+result "ip addr add, ip link set up, ip route add 10.0.0.124/32 dev tap0; ethertap-dump -d /dev/tap0" iproute_test
+
+# 8. "ifconfig tap0 10.0.0.123 up arp": address, up, IFF_NOARP cleared in
+# one command; pinging 10.0.0.124 now makes the kernel ask for it by ARP
+# (nobody answers: ethertap-dump -c 1 sees the broadcast request).
+arp_test() {
+	local flags
+
+	ip link set tap0 down && ip addr flush dev tap0 || return 1
+	ifconfig tap0 10.0.0.123 up arp || return 1
+	flags=$(cat /sys/class/net/tap0/flags)
+	if (( !(flags & 0x1) || (flags & 0x80) )) ||
+	   ! ip -4 -o addr show dev tap0 | grep -q ' inet 10.0.0.123/8 '; then
+		ktap_print_msg "tap0 flags $flags, addresses:"
+		ip -4 -o addr show dev tap0 | sed 's/^/#   /'
+		return 1
+	fi
+	ip route add 10.0.0.124/32 dev tap0 || return 1
+	dump_pings "$tmp/dump-arp.out" -c 1 || return 1
+	if [ "$(cat "$tmp/dump-arp.out")" != "   42 fe:fd:00:00:00:00 > ff:ff:ff:ff:ff:ff ARP who-has 10.0.0.124 tell 10.0.0.123" ]; then
+		ktap_print_msg "ethertap-dump -d -c 1 after ping 10.0.0.124:"
+		sed 's/^/#   /' "$tmp/dump-arp.out"
+		return 1
+	fi
+}
+if command -v ifconfig >/dev/null; then
+	result "ifconfig tap0 10.0.0.123 up arp: up, NOARP clear, neighbours resolved by ARP" arp_test
+else
+	ktap_test_skip "ifconfig tap0 10.0.0.123 up arp: no ifconfig"
+fi
 
 ktap_finished

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Who may touch a tap: an unprivileged user (uid 65534), root of a user
-# namespace it creates, and a user granted access through the node's group.
+# namespace it creates, and a user granted access through the node's group,
+# by hand and by the udev rule of Documentation/ethertap.rst.
 # Run by run.sh with ethertap max_taps=2 and netlink_dev loaded; loads
 # ethertap_netlink itself.
 source "$KSFT_DIR/kselftest/ktap_helpers.sh"
@@ -19,6 +20,20 @@ nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
 taps() { ls /sys/class/ethertap | wc -l; }
 stat0() { cat /sys/class/net/tap0/statistics/"$1"; }
 etstat0() { ethtool -S tap0 | sed -n "s/^ *$1: //p"; }
+
+# open_err NODE FLAG CMD...: CMD (e.g. nobody) opens NODE with os.FLAG;
+# prints "opened" or the errno's name.
+open_err() {
+	local node=$1 flag=$2
+	shift 2
+	"$@" python3 -c "
+import errno, os, sys
+try:
+    os.open(sys.argv[1], getattr(os, sys.argv[2]))
+    print('opened')
+except OSError as e:
+    print(errno.errorcode[e.errno])" "$node" "$flag" 2>&1
+}
 
 # A python3 probe of the raw netlink interface: bind to tap0's group, then
 # send a frame for tap0; prints the errno names of both ("ok" if none).
@@ -43,7 +58,7 @@ print(b, w)
 PY
 
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 9
 
 [ -d /sys/module/ethertap_netlink ] || insmod "$moddir"/ethertap_netlink.ko
 ip link set tap0 up
@@ -81,13 +96,7 @@ check "netlink: uid 65534 ($a), its user namespace's root ($b); rx_dropped +$((d
 	test "$a" = "EPERM EPERM" -a "$b" = "EPERM EPERM" -a $((d1 - d0)) = 2 -a $((p1 - p0)) = 2
 
 # 5. Root of a user namespace cannot open /dev/tap0 (0600 root:root).
-err=$(nobody unshare -Ur python3 -c "
-import errno, os
-try:
-    os.open('/dev/tap0', os.O_RDWR)
-    print('opened')
-except OSError as e:
-    print(errno.errorcode[e.errno])" 2>&1)
+err=$(open_err /dev/tap0 O_RDWR nobody unshare -Ur)
 check "root of uid 65534's user namespace: open /dev/tap0 gives $err" test "$err" = EACCES
 
 # 6-7. Access granted the ordinary way: group and mode of the node (what a
@@ -109,18 +118,37 @@ wait $reader
 got=$(od -An -tx1 "$tmp"/frame | tr -d ' \n')
 check "group 4242, mode 0660: a member (uid 65534) reads tap0's frame ($got)" \
 	test "$got" = 0000fefd00000000fefd000000000800
-err=$(nobody python3 -c "
-import errno, os
-try:
-    os.open('/dev/tap0', os.O_RDONLY)
-    print('opened')
-except OSError as e:
-    print(errno.errorcode[e.errno])" 2>&1)
+err=$(open_err /dev/tap0 O_RDONLY nobody)
 check "not a member: still $err" test "$err" = EACCES
 
 chgrp 0 /dev/tap0
 chmod 0600 /dev/tap0
 ip addr flush dev tap0
 ip link set tap0 down
+
+# 8-9. The udev rule of Documentation/ethertap.rst, as written there, in
+#      /run/udev/rules.d (the guest runs no udevd: "udevadm test" plays
+#      the add event of each node and applies the rule).  Where the group
+#      netdev does not exist (a minimal Debian) the rule names "users".
+rule=$(sed -n 's/^ *\(SUBSYSTEM=="ethertap", KERNEL=="tap\[0-9\]\*", .*\)$/\1/p' \
+	"$(dirname "$0")"/../Documentation/ethertap.rst)
+group=netdev
+getent group netdev >/dev/null || { group=users; rule=${rule/GROUP=\"netdev\"/GROUP=\"users\"}; }
+gid=$(getent group "$group" | cut -d: -f3)
+mkdir -p /run/udev/rules.d
+echo "$rule" > /run/udev/rules.d/60-ethertap.rules
+r=
+for t in tap0 tap1; do
+	udevadm test --action=add /sys/class/ethertap/$t >"$tmp"/udev.log 2>&1 || sed 's/^/# /' "$tmp"/udev.log
+	r+="$(stat -c '%n %G %a' /dev/$t) "
+done
+check "udev rule '$rule': $r" \
+	test -n "$rule" -a "$r" = "/dev/tap0 $group 660 /dev/tap1 $group 660 "
+a=$(open_err /dev/tap1 O_RDWR setpriv --reuid 65534 --regid 65534 --groups "$gid")
+b=$(open_err /dev/tap1 O_RDWR nobody)
+check "udev rule: a member of $group opens /dev/tap1 ($a), uid 65534 alone cannot ($b)" \
+	test "$a" = opened -a "$b" = EACCES
+rm -f /run/udev/rules.d/60-ethertap.rules
+for t in tap0 tap1; do chgrp 0 /dev/$t; chmod 0600 /dev/$t; done
 rm -rf "$tmp"
 ktap_finished

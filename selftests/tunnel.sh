@@ -6,8 +6,10 @@
 # "overlay", 10.77.0.1 on tap0 in tnA and 10.77.0.2 on tap1 in tnB): ping
 # and a 1 MiB TCP transfer through it, per-frame authentication with a good
 # and a wrong key, forged datagrams, the peer's restart, SIGUSR1 and
-# SIGTERM with exact counters, ARP across.  Run by run.sh with ethertap
-# max_taps=2 and netlink_dev loaded.
+# SIGTERM with exact counters, ARP across; then the documented example's
+# form over an IPv6 underlay (fd77::1 and ::2) with the defaults (no -l,
+# no -d), -v, SIGINT and SIGHUP, and the daemon in the background logging
+# to syslog.  Run by run.sh with ethertap max_taps=2 and netlink_dev loaded.
 source "$KSFT_DIR/kselftest/ktap_helpers.sh"
 bin=$(cd "$(dirname "$0")/.." && pwd)/tools/ethertap-tunneld
 tmp=$(mktemp -d)
@@ -20,19 +22,22 @@ check() {	# check "description" command...
 	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
 }
 
-# start NAME NS DEV LOCAL REMOTE [KEYFILE]: a daemon in the foreground,
-# its log in $tmp/NAME.log; waits for its "started" line.
+# start NAME NS DEV LOCAL REMOTE [KEYFILE [OPTION...]]: a daemon in the
+# foreground, its log in $tmp/NAME.log; waits for its "started" line.
+# An empty DEV or LOCAL leaves out -d or -l (the defaults).
 start() {
-	local i
-	ip netns exec "$2" "$bin" -f -d "/dev/$3" -l "$4" -r "$5" ${6:+-k "$6"} \
-		2> "$tmp/$1.log" &
-	pid[$1]=$!
+	local i name=$1 ns=$2 dev=$3 local=$4 remote=$5 key=${6:-}
+
+	shift $(( $# < 6 ? $# : 6 ))
+	ip netns exec "$ns" "$bin" -f ${dev:+-d "/dev/$dev"} ${local:+-l "$local"} \
+		-r "$remote" ${key:+-k "$key"} "$@" 2> "$tmp/$name.log" &
+	pid[$name]=$!
 	for i in $(seq 100); do
-		grep -q ': started' "$tmp/$1.log" && return 0
-		kill -0 "${pid[$1]}" 2>/dev/null || break
+		grep -q ': started' "$tmp/$name.log" && return 0
+		kill -0 "${pid[$name]}" 2>/dev/null || break
 		sleep 0.1
 	done
-	sed 's/^/# /' "$tmp/$1.log"
+	sed 's/^/# /' "$tmp/$name.log"
 	return 1
 }
 startA() { start A tnA tap0 192.168.77.1:7700 192.168.77.2:7700 "$@"; }
@@ -89,6 +94,8 @@ cleanup() {
 		kill -KILL "${pid[$n]}" 2>/dev/null
 		wait "${pid[$n]}" 2>/dev/null
 	done
+	[ -n "${bg:-}" ] && kill -KILL "$bg" 2>/dev/null
+	[ -n "${logger_pid:-}" ] && kill "$logger_pid" 2>/dev/null
 	ip netns del tnA 2>/dev/null
 	ip netns del tnB 2>/dev/null
 	rm -rf "$tmp"
@@ -96,7 +103,7 @@ cleanup() {
 trap cleanup EXIT
 
 ktap_print_header
-ktap_set_plan 13
+ktap_set_plan 17
 
 # Two "hosts": namespaces joined by veth, each with a tap, ARP on and a
 # permanent neighbour entry (no ARP traffic), IPv6 off (no chatter): every
@@ -263,5 +270,88 @@ stop A; sa=$rc
 stop B; sb=$rc
 check "ARP through the tunnel: $n replies, 10.77.0.2 $mac, exits $sa $sb" \
 	test "$n" = 3 -a "$mac" = "lladdr fe:fd:00:00:00:01" -a "$sa$sb" = 00
+
+# 14. The documented example over an IPv6 underlay: "ip link set tapN mtu
+#     1410 arp on up", A with the defaults (no -l: any address and the
+#     peer's port; no -d: /dev/tap0), B with -v; permanent neighbours
+#     again.  3 pings of 1390-byte packets (1404-byte frames: 1404 + 16 +
+#     32 + 8 + 40 = 1500, one unfragmented datagram each), exact counters
+#     at SIGINT.
+for s in "tnA vA tap0 1 2 fe:fd:00:00:00:01" "tnB vB tap1 2 1 fe:fd:00:00:00:00"; do
+	set -- $s
+	ip -n "$1" addr add "fd77::$4/64" dev "$2" nodad
+	ip -n "$1" link set "$3" mtu 1410 arp on up
+	ip -n "$1" neigh replace "10.77.0.$5" lladdr "$6" dev "$3" nud permanent
+done
+start A tnA "" "" "[fd77::2]:7700" "$tmp/key" &&
+	start B tnB tap1 "[fd77::2]:7700" "[fd77::1]:7700" "$tmp/key" -v
+n=$(ip netns exec tnA ping -n -c 3 -i 0.5 -W 2 -s 1362 -M do 10.77.0.2 2>&1 |
+	sed -n 's/.* \([0-9]*\) received.*/\1/p')
+stop A INT; sa=$rc
+m=$(ip -n tnA -o link show tap0 | grep -o 'mtu [0-9]*')
+started=$(sed -n 's/.*: started ([^)]*): //p' "$tmp/A.log")
+check "IPv6 underlay, defaults: A '$started', tap0 $m, $n replies, SIGINT: exit $sa, counters '$(counters A)'" \
+	test "$started" = "/dev/tap0, local [::]:7700" -a "$m" = "mtu 1410" -a \
+	"$n" = 3 -a "$sa" = 0 -a "$(counters A)" = "$(clean_counters 3 4212 3 4212 3)"
+
+# 15. -v logs every drop, without it only the first: 3 short datagrams
+#     from A's address and port to B (-v), then the same to B started
+#     without -v.
+short3() {
+	ip netns exec tnA python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(('fd77::1', 7700))
+s.connect(('fd77::2', 7700))
+for i in range(3):
+    s.send(b'ET\x01\x00short')
+PY
+	for i in $(seq 25); do
+		usr1 B
+		[ "$(ctr B short SIGUSR1)" = 3 ] && return
+		sleep 0.2
+	done
+}
+short3
+v=$(grep -c 'dropped: .*(short)$' "$tmp/B.log")
+stop B HUP; sb=$rc
+start B tnB tap1 "[fd77::2]:7700" "[fd77::1]:7700" "$tmp/key"
+short3
+q=$(grep -c 'dropped: .*(short); further ones are only counted$' "$tmp/B.log")
+t=$(grep -c 'dropped:' "$tmp/B.log")
+stop B; sb2=$rc
+check "-v: 3 short datagrams logged $v times (SIGHUP: exit $sb); without -v logged $q time(s) ($t drop lines), short=$(ctr B short)" \
+	test "$v" = 3 -a "$sb" = 0 -a "$q" = 1 -a "$t" = 1 -a "$(ctr B short)" = 3 -a "$sb2" = 0
+
+# 16-17. Without -f: the command returns at once, the daemon runs in the
+#        background and logs to syslog (a socket on /dev/log catches it);
+#        pings flow; SIGHUP ends it with its counters in the log.
+ip netns exec tnB socat -u UNIX-RECV:/dev/log,unlink-early OPEN:"$tmp/syslog",creat &
+logger_pid=$!
+for i in $(seq 50); do [ -S /dev/log ] && break; sleep 0.1; done
+ip netns exec tnB "$bin" -d /dev/tap1 -r "[fd77::1]:7700" -k "$tmp/key"
+sb=$?
+for i in $(seq 50); do grep -q 'started (pid' "$tmp/syslog" 2>/dev/null && break; sleep 0.1; done
+bg=$(sed -n 's/.*ethertap-tunneld\[\([0-9]*\)\]: started (pid \1,.*/\1/p' "$tmp/syslog")
+start A tnA "" "" "[fd77::2]:7700" "$tmp/key"
+n=$(pings tnA 10.77.0.2 3)
+check "background: command exits $sb, daemon pid '$bg' logs to syslog with facility daemon, $n replies" \
+	test "$sb" = 0 -a -n "$bg" -a "$n" = 3 -a \
+	"$(grep -c '^<30>.*ethertap-tunneld\['"$bg"'\]: started (pid' "$tmp/syslog")" = 1
+# running PID: the process exists and has not exited (an orphan that
+# exited may stay a zombie until init reaps it).
+running() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z ' "/proc/$1/stat"; }
+kill -HUP "$bg" 2>/dev/null
+for i in $(seq 50); do running "$bg" || break; sleep 0.1; done
+alive=no
+running "$bg" && alive=yes
+stop A; sa=$rc
+exitline=$(sed -n 's/.*ethertap-tunneld\['"$bg"'\]: counters (exit): //p' "$tmp/syslog")
+check "background: SIGHUP: still running: $alive, syslog has 'exiting on Hangup' and counters (exit) '$exitline'" \
+	test "$alive" = no -a "$(grep -c "ethertap-tunneld\[$bg\]: exiting on Hangup" "$tmp/syslog")" = 1 -a \
+	"$exitline" = "$(clean_counters 3 294 3 294 3)" -a "$sa" = 0
+kill "$logger_pid" 2>/dev/null
+wait "$logger_pid" 2>/dev/null
+rm -f /dev/log
 
 ktap_finished
