@@ -217,6 +217,61 @@ static inline ssize_t tap_read_wait(int fd, void *buf, size_t len, int ms)
 	return read(fd, buf, len);
 }
 
+/*
+ * The tap number N of interface @ifname (its node is /dev/tapN), from its
+ * MAC address FE:FD:00:00:hi:lo as created; -1 if unreadable.
+ */
+static inline int tap_number(const char *ifname)
+{
+	char path[96], buf[32];
+	unsigned int m[6];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", ifname);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (sscanf(buf, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3],
+		   &m[4], &m[5]) != 6 || m[0] != 0xfe || m[1] != 0xfd)
+		return -1;
+	return m[4] << 8 | m[5];
+}
+
+/*
+ * Wait up to @ms for task @tid (a thread or a process) to be in system call
+ * @nr, as /proc/TID/syscall shows it ("0 0x3 ..." for a read of fd 3 on
+ * x86-64).  0 once it is, -1 if not in time.
+ */
+static inline int wait_in_syscall(pid_t tid, long nr, int ms)
+{
+	char path[64], buf[128];
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
+	for (i = 0; i < ms; i += 5) {
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strtol(buf, NULL, 10) == nr && buf[0] >= '0' &&
+			    buf[0] <= '9')
+				return 0;
+		}
+		usleep(5000);
+	}
+	return -1;
+}
+
 /* Print (as TAP comments) and discard the frames queued on @fd; the count. */
 static inline int tap_dump(int fd, const char *why)
 {
