@@ -4,7 +4,8 @@
  *
  * The traffic of selftests/load.c (traffic.h) runs on tap0 and tap1 while
  * three threads change things under it, each for a bounded number of
- * rounds and at most ETHERTAP_CHURN_SECONDS (default 3) seconds:
+ * rounds (fewer on the debug kernel), starting none after
+ * ETHERTAP_CHURN_SECONDS (default 3) seconds:
  *
  *   link:    tap0 down, a write (ENETDOWN), MTU 576/1500/9000/1280, a
  *            frame too long for the MTU (EMSGSIZE), ARP mode on/off,
@@ -15,7 +16,8 @@
  *            on it and a second open file, rmmod of netlink_dev and
  *            ethertap (EWOULDBLOCK: in use), ip link del (the reader
  *            reads end of file, the other file polls POLLIN | POLLHUP |
- *            POLLERR and writes ENXIO, the node goes); a tap created,
+ *            POLLERR and writes ENXIO, the node goes, and stays so when
+ *            a tap is created again, maybe with its number); a tap created,
  *            opened and moved to a new namespace (its file writes ENETDOWN
  *            there, then, once it is up there, the full frame), a reader
  *            blocked on it, and the namespace deleted (end of file).
@@ -76,6 +78,7 @@ struct churn {
 	uint64_t tr_frames, tr_other;
 	/* life */
 	unsigned int del_rounds, ns_rounds, rmmod_refused;
+	double del_secs, ns_secs, ns_del_secs;
 	char err[3][200];
 };
 
@@ -413,6 +416,13 @@ static int del_round(struct churn *c, char *err)
 		cerr(err, "%s still there after ip link del", node);
 		goto out;
 	}
+	/* A new tap, maybe with the same number: the old file stays dead. */
+	if (sh("ip link add ctdel type ethertap")) {
+		cerr(err, "ip link add ctdel type ethertap (again) failed");
+		goto out;
+	}
+	if (gone_file(fdw, n, err, "ip link add after ip link del"))
+		goto out;
 	ret = 0;
 out:
 	close_pair(fdr, fdw);
@@ -428,6 +438,7 @@ static int ns_round(struct churn *c, char *err, unsigned int round)
 	struct blocked b;
 	size_t len;
 	ssize_t r;
+	double t;
 
 	/* No IPv6 there: its frames would wake the reader before the end. */
 	if (sh("ip netns add ctns%u && ip netns exec ctns%u sh -c 'echo 1 > "
@@ -466,6 +477,7 @@ static int ns_round(struct churn *c, char *err, unsigned int round)
 		cerr(err, "ctmv: the reader did not block in read()");
 		goto out;
 	}
+	t = now_s();
 	if (sh("ip netns del ctns%u", round)) {
 		cerr(err, "ip netns del failed");
 		goto out;
@@ -474,6 +486,7 @@ static int ns_round(struct churn *c, char *err, unsigned int round)
 	if (reader_eof(&b, c->debug ? 30 : 15, err, "ip netns del") ||
 	    gone_file(fdw, n, err, "ip netns del"))
 		goto out;
+	c->ns_del_secs += now_s() - t;
 	ret = 0;
 out:
 	close_pair(fdr, fdw);
@@ -489,12 +502,17 @@ static void *life_churn(void *arg)
 	char *err = c->err[2];
 
 	for (i = 0; i < rounds && now_s() < c->deadline; i++) {
+		double t = now_s();
+
 		if (del_round(c, err))
 			break;
 		c->del_rounds++;
+		c->del_secs += now_s() - t;
+		t = now_s();
 		if (ns_round(c, err, i))
 			break;
 		c->ns_rounds++;
+		c->ns_secs += now_s() - t;
 	}
 	return NULL;
 }
@@ -593,10 +611,11 @@ TEST_F_TIMEOUT(churn, during_load, 300)
 
 	printf("# churn: %.1f s: link %u rounds (%" PRIu64 " writes ENETDOWN, %"
 	       PRIu64 " EMSGSIZE), readers %u rounds (%" PRIu64
-	       " frames read), ip link del %u, netns %u, rmmod refused %u\n",
+	       " frames read), ip link del %u (%.1f s), netns %u (%.1f s, %.1f s"
+	       " of it to EOF after ip netns del), rmmod refused %u\n",
 	       now_s() - t0, c.link_rounds, c.down_writes, c.toolong_writes,
-	       c.reader_rounds, c.tr_frames, c.del_rounds, c.ns_rounds,
-	       c.rmmod_refused);
+	       c.reader_rounds, c.tr_frames, c.del_rounds, c.del_secs,
+	       c.ns_rounds, c.ns_secs, c.ns_del_secs, c.rmmod_refused);
 	for (i = 0; i < 3; i++) {
 		if (c.err[i][0])
 			printf("# churn: %s\n", c.err[i]);
