@@ -194,6 +194,52 @@ static inline int tap_setup(unsigned int n)
 	return tap_set_up(n, 1);
 }
 
+/*
+ * tap_setup() by ioctls, without running ip: much faster on a slow guest.
+ * Sets the address (replacing the first one) but removes none.  0 or -1.
+ */
+static inline int tap_setup_quick(unsigned int n, unsigned int qlen)
+{
+	struct ifreq ifr = {};
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	char a[32];
+	int s, ret = -1;
+
+	if (tap_no_ipv6(n))
+		return -1;
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s < 0)
+		return -1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "tap%u", n);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		goto out;
+	ifr.ifr_flags &= ~IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		goto out;
+	ifr.ifr_mtu = 1500;
+	if (ioctl(s, SIOCSIFMTU, &ifr))
+		goto out;
+	ifr.ifr_qlen = qlen;
+	if (ioctl(s, SIOCSIFTXQLEN, &ifr))
+		goto out;
+	snprintf(a, sizeof(a), TAP_NET ".1", n);
+	memset(&ifr.ifr_addr, 0, sizeof(ifr.ifr_addr));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = inet_addr(a);
+	if (ioctl(s, SIOCSIFADDR, &ifr))
+		goto out;
+	sin->sin_addr.s_addr = inet_addr("255.255.255.0");
+	if (ioctl(s, SIOCSIFNETMASK, &ifr))
+		goto out;
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		goto out;
+	ifr.ifr_flags |= IFF_UP;
+	ret = ioctl(s, SIOCSIFFLAGS, &ifr);
+out:
+	close(s);
+	return ret;
+}
+
 static inline void tap_cleanup(unsigned int n)
 {
 	tap_set_up(n, 0);

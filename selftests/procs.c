@@ -55,7 +55,7 @@ FIXTURE_SETUP(procs)
 		SKIP(return, "needs root");
 	if (!tap_exists(0))
 		SKIP(return, "needs ethertap loaded");
-	ASSERT_EQ(0, tap_setup(0));
+	ASSERT_EQ(0, tap_setup_quick(0, 1000));
 	self->sock = udp_socket(0, 0);
 	ASSERT_LE(0, self->sock);
 	ASSERT_EQ(0, tap_stats(0, &self->before));
@@ -65,7 +65,7 @@ FIXTURE_TEARDOWN(procs)
 {
 	if (self->sock >= 0)
 		close(self->sock);
-	tap_cleanup(0);
+	tap_setup_quick(0, 1000);
 }
 
 /* Send @n datagrams through tap0, numbered from self->seq on. */
@@ -129,7 +129,7 @@ TEST_F_TIMEOUT(procs, stopped_reader, 120)
 	int pfd[2], st, fd;
 	pid_t pid;
 
-	ASSERT_EQ(0, tap_set_txqlen(0, qlen));
+	ASSERT_EQ(0, tap_setup_quick(0, qlen));
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
 	ASSERT_LE(0, pid);
