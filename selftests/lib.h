@@ -240,6 +240,25 @@ out:
 	return ret;
 }
 
+/* tap_cleanup() by ioctls: down, MTU 1500, txqueuelen 1000 (address kept). */
+static inline void tap_cleanup_quick(unsigned int n)
+{
+	struct ifreq ifr = {};
+	int s;
+
+	if (tap_setup_quick(n, 1000))
+		return;
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (s < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "tap%u", n);
+	if (!ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags &= ~IFF_UP;
+		ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+}
+
 static inline void tap_cleanup(unsigned int n)
 {
 	tap_set_up(n, 0);

@@ -65,7 +65,7 @@ FIXTURE_TEARDOWN(procs)
 {
 	if (self->sock >= 0)
 		close(self->sock);
-	tap_setup_quick(0, 1000);
+	tap_cleanup_quick(0);
 }
 
 /* Send @n datagrams through tap0, numbered from self->seq on. */

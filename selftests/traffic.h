@@ -289,8 +289,8 @@ static inline int tapload_setup(struct tapload *tl, unsigned int n,
 	unsigned int i;
 
 	tl->n = n;
-	/* tap_setup() disables IPv6 (also by default) before up. */
-	if (tap_setup(n) || tap_set_txqlen(n, qlen))
+	/* tap_setup_quick() disables IPv6 (also by default) before up. */
+	if (tap_setup_quick(n, qlen))
 		return -1;
 	tl->rx_sock = udp_socket(n, RX_PORT);
 	if (tl->rx_sock < 0)
@@ -353,7 +353,7 @@ static inline void tapload_teardown(struct tapload *tl)
 		close(tl->tx_sock);
 	tl->rx_sock = tl->tx_sock = -1;
 	if (tap_exists(tl->n))
-		tap_cleanup(tl->n);
+		tap_cleanup_quick(tl->n);
 }
 
 static inline int tapload_start1(struct tapload *tl, struct worker *w,
