@@ -21,6 +21,8 @@
  *            opened and moved to a new namespace (its file writes ENETDOWN
  *            there, then, once it is up there, the full frame), a reader
  *            blocked on it, and the namespace deleted (end of file).
+ *            On the debug kernel, one round, without the re-creation and
+ *            without bringing the moved tap up (each ip command is slow).
  *
  * Then the traffic stops, the readers drain their queues and every file
  * closes, and per tap:
