@@ -583,6 +583,10 @@ static void run_slice(struct flow *flows, int n, double slice,
 				   flow_fn[opt.netlink && flows[i].side == ETHERTAP]
 					  [opt.k2u], &flows[i]))
 			die("pthread_create");
+		/* Names for profiles: perf report --sort comm tells the sides. */
+		pthread_setname_np(flows[i].thread,
+				   flows[i].side == TUNTAP ? "bench-tuntap" :
+				   opt.netlink ? "bench-netlink" : "bench-tapN");
 	}
 	sleep_s(opt.warmup);
 	t0 = now();
