@@ -291,12 +291,16 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 	rcu_read_unlock();
 
-	if (delivered)
+	if (delivered) {
 		ethertap_count_tx(tap, len);
-	else
+		/* A reader took it, the netlink listeners' copy was lost. */
+		if (nl < 0)
+			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+	} else {
 		ethertap_count(tap, nl < 0 ? ETHERTAP_TX_NOMEM :
 				     prev ? ETHERTAP_TX_QUEUE_FULL :
 				     ETHERTAP_TX_NO_READER);
+	}
 	if (skb) {
 		if (delivered)
 			consume_skb(skb);
