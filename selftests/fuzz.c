@@ -43,7 +43,7 @@ struct rxmodel {
 };
 
 struct fz {
-	uint64_t rng;
+	struct rng rng;
 	uint64_t seed, op;
 	struct fent f[NFDS];
 	int nonblock[1024];	/* per open file (index: file id) */
@@ -76,18 +76,12 @@ static const char *const op_names[C_NR] = {
 
 static uint64_t rnd64(struct fz *z)
 {
-	uint64_t x = z->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	z->rng = x;
-	return x * 0x2545F4914F6CDD1DULL;
+	return rng_next(&z->rng);
 }
 
 static uint32_t rnd(struct fz *z, uint32_t n)
 {
-	return n ? (uint32_t)((rnd64(z) >> 32) % n) : 0;
+	return rng_below(&z->rng, n);
 }
 
 static int fail(struct fz *z, const char *fmt, ...)
@@ -916,9 +910,9 @@ FIXTURE_SETUP(fz)
 	ASSERT_EQ(0, mprotect(z->edge, z->pg, PROT_READ | PROT_WRITE));
 
 	z->seed = env_u64("ETHERTAP_FUZZ_SEED", 1);
-	z->rng = z->seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
-	if (!z->rng)
-		z->rng = 1;
+	z->rng.s = z->seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
+	if (!z->rng.s)
+		z->rng.s = 1;
 	for (i = 0; i < BUFSZ; i++)
 		z->rnd[i] = rnd64(z) >> 56;
 
@@ -1077,6 +1071,7 @@ TEST_F_TIMEOUT(fz, fuzz, 600)
 		       m->read_fault);
 	}
 	printf("# fuzz: %" PRIu64 " ops, seed %" PRIu64 "\n", z->op, z->seed);
+	printf("# figure: operations_fuzzed %" PRIu64 "\n", z->op);
 }
 
 TEST_HARNESS_MAIN

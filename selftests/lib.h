@@ -52,6 +52,34 @@
 #define UDP_FRAME(n)	(ETH_HDR + IP_HDR + UDP_HDR + (n))
 #define MAX_FRAME	(ETHERTAP_PAD + 18 + ETHERTAP_MAX_MTU + 64)
 
+/* ---- a seeded PRNG (xorshift64*) for the fuzzers ---- */
+
+struct rng {
+	uint64_t s;
+};
+
+static inline void rng_seed(struct rng *r, uint64_t seed)
+{
+	r->s = seed ? seed : 0x9e3779b97f4a7c15ULL;
+}
+
+static inline uint64_t rng_next(struct rng *r)
+{
+	uint64_t x = r->s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->s = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* 0 .. n - 1 (0 if n is 0). */
+static inline uint32_t rng_below(struct rng *r, uint32_t n)
+{
+	return n ? (uint32_t)((rng_next(r) >> 32) % n) : 0;
+}
+
 /* ---- running commands and small file I/O ---- */
 
 static inline int run(const char *fmt, ...)
