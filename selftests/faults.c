@@ -78,17 +78,17 @@ static int nth_fired(int fd)
 /*
  * The next N to try.  Every N for the short calls; for the long ones
  * (RTM_NEWLINK, finit_module: hundreds to thousands of allocations, each
- * failed attempt unwinding all before it) every N up to 128, then steps
- * of N/32, unless ETHERTAP_FAULTS_ALL=1: the time on the debug kernel
+ * failed attempt unwinding all before it) every N up to 32, then steps
+ * of N/8, unless ETHERTAP_FAULTS_ALL=1: the time on the debug kernel
  * under TCG grows with the square of the calls' allocations.
  */
 static unsigned int next_n(unsigned int n)
 {
 	const char *all = getenv("ETHERTAP_FAULTS_ALL");
 
-	if ((all && *all == '1') || n < 128)
+	if ((all && *all == '1') || n < 32)
 		return n + 1;
-	return n + n / 32;
+	return n + n / 8;
 }
 
 FIXTURE_SETUP(flt)
@@ -546,8 +546,8 @@ static int tap2_whole(void)
 	char out[64];
 
 	return tap_exists(2) && !access("/dev/tap2", F_OK) &&
-	       !run_output(out, sizeof(out), "cat /sys/class/net/tap2/address") &&
-	       !strcmp(out, "fe:fd:00:00:00:02\n");
+	       !read_str("/sys/class/net/tap2/address", out, sizeof(out)) &&
+	       !strcmp(out, "fe:fd:00:00:00:02");
 }
 
 /* Neither the interface nor its node. */
@@ -663,14 +663,17 @@ static int unload_all(void)
 /* Nothing of ethertap is left: no module, taps, nodes or class. */
 static int nothing_left(void)
 {
-	char out[64];
+	char path[32];
+	unsigned int t;
 
 	if (mod_loaded("ethertap") || !access("/sys/class/ethertap", F_OK))
 		return 0;
-	if (run_output(out, sizeof(out),
-		       "ls -d /sys/class/net/tap* /dev/tap* 2>/dev/null | wc -l"))
-		return 0;
-	return atoi(out) == 0;
+	for (t = 0; t < 5; t++) {
+		snprintf(path, sizeof(path), "/dev/tap%u", t);
+		if (tap_exists(t) || !access(path, F_OK))
+			return 0;
+	}
+	return 1;
 }
 
 /*
