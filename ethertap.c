@@ -188,6 +188,11 @@ static int ethertap_init(struct net_device *dev)
 	if (!err)
 		rcu_assign_pointer(ethertap_table[tap->index], tap);
 	mutex_unlock(&ethertap_mutex);
+	if (err) {
+		/* register_netdevice() calls no destructor when init fails. */
+		free_percpu(tap->stats);
+		tap->stats = NULL;
+	}
 	return err;
 }
 
