@@ -66,6 +66,7 @@ BENCH_KVER := $(or $(KVER),6.12)
 BENCH_OUT ?= $(CURDIR)/bench.txt
 BENCH_RUNS ?= 5
 BENCH_SECONDS ?= 1
+BENCH_LOAD_REPS ?= 3
 
 bench:
 	@tools/deps ensure
@@ -73,7 +74,8 @@ bench:
 	@$(MAKE) -s -C tools
 	tools/vm/run --kernel $(BENCH_KVER) --timeout 1800 -- env \
 		BENCH_OUT=$(abspath $(BENCH_OUT)) BENCH_RUNS=$(BENCH_RUNS) \
-		BENCH_SECONDS=$(BENCH_SECONDS) tools/bench
+		BENCH_SECONDS=$(BENCH_SECONDS) \
+		BENCH_LOAD_REPS=$(BENCH_LOAD_REPS) tools/bench
 
 vm:
 	@tools/deps ensure
