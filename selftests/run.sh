@@ -44,8 +44,10 @@ for t in "${tests[@]}"; do
 	insmod "$moddir"/ethertap.ko max_taps=2 && insmod "$moddir"/netlink_dev.ko ||
 		{ echo "not ok - $t: modules did not load"; continue; }
 	out=$(mktemp)
+	start=$SECONDS
 	timeout "$limit" "${cmd[@]}" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
+	echo "# $t: $((SECONDS - start)) s"
 	if [ "$rc" != 0 ] && [ "$rc" != 4 ] && ! grep -q '^not ok' "$out"; then
 		echo "not ok - $t exited with status $rc"
 	fi
