@@ -39,10 +39,7 @@ FIXTURE_SETUP(tap0)
 {
 	self->fd = -1;
 	self->sock = -1;
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0))
-		SKIP(return, "needs ethertap loaded");
+	REQUIRE_TAPS(return, 1);
 	ASSERT_EQ(0, tap_setup(0));
 	ASSERT_EQ(0, run("ip link set tap0 arp on"));
 	ASSERT_EQ(0, read_u64("/sys/class/net/tap0/flags") & IFF_NOARP);

@@ -79,10 +79,7 @@ FIXTURE_SETUP(tap0)
 {
 	self->fd = -1;
 	self->sock = -1;
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0) || !tap_exists(1))
-		SKIP(return, "needs ethertap loaded with max_taps >= 2");
+	REQUIRE_TAPS(return, 2);
 	ASSERT_EQ(0, tap_setup(0));
 	self->fd = tap_open(0, O_RDWR);
 	ASSERT_LE(0, self->fd) TH_LOG("open /dev/tap0: %s", strerror(errno));
@@ -125,10 +122,7 @@ TEST(link_defaults)
 	char out[4096];
 	int n;
 
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0) || !tap_exists(1))
-		SKIP(return, "needs ethertap loaded with max_taps >= 2");
+	REQUIRE_TAPS(return, 2);
 
 	for (n = 0; n < 2; n++) {
 		char want[32];
@@ -610,9 +604,8 @@ TEST(open_enxio)
 	unsigned int i;
 	int fd;
 
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0) || !tap_exists(1) || tap_exists(2))
+	REQUIRE_TAPS(return, 2);
+	if (tap_exists(2))
 		SKIP(return, "needs ethertap loaded with max_taps=2");
 	ASSERT_NE(NULL, mkdtemp(dir));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {

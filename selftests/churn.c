@@ -600,10 +600,7 @@ FIXTURE_SETUP(churn)
 	for (t = 0; t < 2; t++)
 		tapload_init(&self->tl[t]);
 	pthread_mutex_init(&self->tx_lock, NULL);
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0) || !tap_exists(1))
-		SKIP(return, "needs ethertap loaded with max_taps=2");
+	REQUIRE_TAPS(return, 2);
 	for (t = 0; t < 2; t++)
 		ASSERT_EQ(0, tapload_setup(&self->tl[t], t, CHURN_QLEN));
 	self->tl[0].churn = true;

@@ -29,10 +29,7 @@ FIXTURE_SETUP(tap0)
 {
 	self->fd = -1;
 	self->sock = -1;
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0))
-		SKIP(return, "needs ethertap loaded");
+	REQUIRE_TAPS(return, 1);
 	ASSERT_EQ(0, tap_setup(0));
 	self->fd = tap_open(0, O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, self->fd) TH_LOG("open /dev/tap0: %s", strerror(errno));

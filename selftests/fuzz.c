@@ -886,10 +886,7 @@ FIXTURE_SETUP(fz)
 	size_t i;
 
 	self->z = NULL;
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0) || !tap_exists(1))
-		SKIP(return, "needs ethertap loaded with max_taps=2");
+	REQUIRE_TAPS(return, 2);
 	z = calloc(1, sizeof(*z));
 	ASSERT_NE(NULL, z);
 	self->z = z;

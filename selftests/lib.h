@@ -168,6 +168,43 @@ static inline int tap_exists(unsigned int n)
 	return access(path, F_OK) == 0;
 }
 
+/* Whether tap0 .. tap(n-1) all exist. */
+static inline int taps_exist(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!tap_exists(i))
+			return 0;
+	return 1;
+}
+
+/* NULL if root and tap0 .. tap(n-1) all exist, else why a test must skip. */
+static inline const char *taps_skip_reason(unsigned int n)
+{
+	static char why[64];
+
+	if (geteuid())
+		return "needs root";
+	if (taps_exist(n))
+		return NULL;
+	snprintf(why, sizeof(why), "needs ethertap loaded with max_taps=%u", n);
+	return why;
+}
+
+/*
+ * In a fixture setup or a test: SKIP(statement, ...) unless root and
+ * tap0 .. tap(n-1) exist.  The statement is given as to SKIP(), so that
+ * the return stays visible where the macro is used.
+ */
+#define REQUIRE_TAPS(statement, n)					\
+	do {								\
+		const char *__why = taps_skip_reason(n);		\
+									\
+		if (__why)						\
+			SKIP(statement, "%s", __why);			\
+	} while (0)
+
 static inline int tap_set_up(unsigned int n, int up)
 {
 	return run("ip link set tap%u %s", n, up ? "up" : "down");

@@ -41,10 +41,7 @@ FIXTURE_SETUP(load)
 
 	for (t = 0; t < 2; t++)
 		tapload_init(&self->tl[t]);
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0) || !tap_exists(1))
-		SKIP(return, "needs ethertap loaded with max_taps=2");
+	REQUIRE_TAPS(return, 2);
 	for (t = 0; t < 2; t++)
 		ASSERT_EQ(0, tapload_setup(&self->tl[t], t, LOAD_QLEN));
 }

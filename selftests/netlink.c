@@ -73,10 +73,7 @@ FIXTURE_SETUP(nl)
 	self->nl = -1;
 	self->sock = -1;
 	memset(&self->want, 0, sizeof(self->want));
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0) || !tap_exists(1))
-		SKIP(return, "needs ethertap loaded with max_taps=2");
+	REQUIRE_TAPS(return, 2);
 	if (access("/sys/module/ethertap_netlink", F_OK))
 		ASSERT_EQ(0, run("insmod %s/ethertap_netlink.ko",
 				 getenv("ETHERTAP_MODDIR")));

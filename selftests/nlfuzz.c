@@ -527,10 +527,7 @@ FIXTURE_SETUP(nlz)
 	unsigned int i, t;
 
 	self->z = NULL;
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0) || !tap_exists(1))
-		SKIP(return, "needs ethertap loaded with max_taps=2");
+	REQUIRE_TAPS(return, 2);
 	if (access("/sys/module/ethertap_netlink", F_OK))
 		ASSERT_EQ(0, run("insmod %s/ethertap_netlink.ko",
 				 getenv("ETHERTAP_MODDIR")));

@@ -34,10 +34,7 @@ FIXTURE_SETUP(tap0)
 {
 	self->fd = -1;
 	self->pkt = -1;
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0))
-		SKIP(return, "needs ethertap loaded");
+	REQUIRE_TAPS(return, 1);
 	ASSERT_EQ(0, tap_setup(0));
 	self->ifindex = if_nametoindex("tap0");
 	ASSERT_LT(0, self->ifindex);

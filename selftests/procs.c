@@ -51,10 +51,7 @@ FIXTURE_SETUP(procs)
 	self->sock = -1;
 	self->seq = 0;
 	memset(&self->want, 0, sizeof(self->want));
-	if (geteuid())
-		SKIP(return, "needs root");
-	if (!tap_exists(0))
-		SKIP(return, "needs ethertap loaded");
+	REQUIRE_TAPS(return, 1);
 	ASSERT_EQ(0, tap_setup_quick(0, 1000));
 	self->sock = udp_socket(0, 0);
 	ASSERT_LE(0, self->sock);
