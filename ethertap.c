@@ -573,42 +573,18 @@ static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
 }
 
 /*
- * Take one padded frame from @from and deliver it on the tap behind @tapp
- * (in namespace @net unless it is NULL).  A frame ARP mode filters out is
- * consumed, counted and dropped, as a NIC drops what its address filter
- * rejects.  Returns the bytes consumed (all of them) or a negative errno:
- *   -EINVAL    shorter than ETHERTAP_MIN_FRAME
- *   -EMSGSIZE  longer than padding + header + MTU (+ VLAN tag)
- *   -EFAULT    bad buffer
- *   -ENOMEM    no memory for the frame
- *   -ENETDOWN  the interface is down
- *   -ENXIO     the tap is gone (or is in another namespace than @net)
+ * Deliver @skb, a frame (its padding pulled), on the tap behind @tapp unless
+ * the checks that need the tap refuse it; consumes @skb.  Returns @ret or a
+ * negative errno.
  */
-ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
-			      const struct net *net, struct iov_iter *from)
+static ssize_t ethertap_receive(struct ethertap __rcu **tapp,
+				const struct net *net, struct sk_buff *skb,
+				ssize_t ret)
 {
-	size_t total = iov_iter_count(from);
+	unsigned int len = skb->len;
 	struct ethertap *tap;
-	struct sk_buff *skb;
-	ssize_t ret = total;
-	size_t len;
 
-	if (total < ETHERTAP_MIN_FRAME)
-		return ethertap_refuse(tapp, net, ETHERTAP_RX_TOO_SHORT, -EINVAL);
-	if (total > ETHERTAP_PAD + VLAN_ETH_HLEN + ETHERTAP_MAX_MTU)
-		return ethertap_refuse(tapp, net, ETHERTAP_RX_TOO_LONG, -EMSGSIZE);
-
-	len = total - ETHERTAP_PAD;
-	skb = __netdev_alloc_skb_ip_align(NULL, len, GFP_KERNEL);
-	if (!skb)
-		return ethertap_refuse(tapp, net, ETHERTAP_RX_NOMEM, -ENOMEM);
-	iov_iter_advance(from, ETHERTAP_PAD);
-	if (!copy_from_iter_full(skb_put(skb, len), len, from)) {
-		kfree_skb(skb);
-		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
-	}
 	skb_reset_mac_header(skb);
-
 	rcu_read_lock();
 	tap = ethertap_deref(tapp, net);
 	if (!tap) {
@@ -632,7 +608,89 @@ ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 	kfree_skb(skb);
 	return ret;
 }
+
+/* The checks on the length of a padded frame of @total bytes. */
+static ssize_t ethertap_check_len(struct ethertap __rcu **tapp,
+				  const struct net *net, size_t total)
+{
+	if (total < ETHERTAP_MIN_FRAME)
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_TOO_SHORT, -EINVAL);
+	if (total > ETHERTAP_PAD + VLAN_ETH_HLEN + ETHERTAP_MAX_MTU)
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_TOO_LONG, -EMSGSIZE);
+	return 0;
+}
+
+/*
+ * Take one padded frame from @from and deliver it on the tap behind @tapp
+ * (in namespace @net unless it is NULL).  A frame ARP mode filters out is
+ * consumed, counted and dropped, as a NIC drops what its address filter
+ * rejects.  Returns the bytes consumed (all of them) or a negative errno:
+ *   -EINVAL    shorter than ETHERTAP_MIN_FRAME
+ *   -EMSGSIZE  longer than padding + header + MTU (+ VLAN tag)
+ *   -EFAULT    bad buffer
+ *   -ENOMEM    no memory for the frame
+ *   -ENETDOWN  the interface is down
+ *   -ENXIO     the tap is gone (or is in another namespace than @net)
+ */
+ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
+			      const struct net *net, struct iov_iter *from)
+{
+	size_t total = iov_iter_count(from);
+	struct sk_buff *skb;
+	ssize_t ret;
+	size_t len;
+
+	ret = ethertap_check_len(tapp, net, total);
+	if (ret)
+		return ret;
+
+	len = total - ETHERTAP_PAD;
+	skb = __netdev_alloc_skb_ip_align(NULL, len, GFP_KERNEL);
+	if (!skb)
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_NOMEM, -ENOMEM);
+	iov_iter_advance(from, ETHERTAP_PAD);
+	if (!copy_from_iter_full(skb_put(skb, len), len, from)) {
+		kfree_skb(skb);
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
+	}
+	return ethertap_receive(tapp, net, skb, total);
+}
 EXPORT_SYMBOL_GPL(ethertap_receive_iter);
+
+/*
+ * As ethertap_receive_iter(), for a padded frame that arrived in @from (a
+ * netlink message, which its sender frees after this call): the stack gets
+ * a clone of @from that shares its data, without the padding, so the frame
+ * is not copied again.  The two bytes of padding leave the IP header
+ * aligned.  A vmalloc()ed message (a large one) is copied instead: its
+ * data cannot outlive it.  Returns the bytes consumed or a negative errno.
+ */
+ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
+			     const struct net *net, struct sk_buff *from)
+{
+	struct sk_buff *skb;
+	struct iov_iter iter;
+	struct kvec kv;
+	ssize_t ret;
+
+	if (is_vmalloc_addr(from->head)) {
+		kv.iov_base = from->data;
+		kv.iov_len = from->len;
+		iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, kv.iov_len);
+		return ethertap_receive_iter(tapp, net, &iter);
+	}
+	ret = ethertap_check_len(tapp, net, from->len);
+	if (ret)
+		return ret;
+	skb = skb_clone(from, GFP_KERNEL);
+	if (!skb)
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_NOMEM, -ENOMEM);
+	memset(skb->cb, 0, sizeof(skb->cb));
+	skb_clear_tstamp(skb);
+	__skb_pull(skb, ETHERTAP_PAD);
+	return ethertap_receive(tapp, net, skb, from->len);
+}
+EXPORT_SYMBOL_GPL(ethertap_receive_skb);
 
 static const struct net_device_ops ethertap_netdev_ops = {
 	.ndo_init		= ethertap_init,

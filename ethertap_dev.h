@@ -119,7 +119,7 @@ static inline void ethertap_count(struct ethertap *tap,
  * none did, or -ENOMEM if there was no memory for the listeners' copy.
  */
 struct ethertap_hooks {
-	int (*xmit)(struct ethertap *tap, const struct sk_buff *skb);
+	int (*xmit)(struct ethertap *tap, struct sk_buff *skb);
 };
 
 struct ethertap __rcu **ethertap_slot(unsigned int index);
@@ -133,5 +133,7 @@ struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 				     int *err);
 ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 			      const struct net *net, struct iov_iter *from);
+ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
+			     const struct net *net, struct sk_buff *from);
 
 #endif /* _ETHERTAP_DEV_H */

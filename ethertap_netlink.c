@@ -48,8 +48,6 @@ static void etnl_input(struct sk_buff *skb)
 	struct sock *ssk = NETLINK_CB(skb).sk;
 	struct net *net = sock_net(skb->sk);
 	struct ethertap __rcu **slot = NULL;
-	struct iov_iter from;
-	struct kvec kv;
 	ssize_t ret;
 
 	if (skb->len >= ETHERTAP_PAD)
@@ -60,36 +58,63 @@ static void etnl_input(struct sk_buff *skb)
 		ret = ethertap_refuse(slot, net, ETHERTAP_RX_NOT_PERMITTED,
 				      -EPERM);
 	} else {
-		kv.iov_base = skb->data;
-		kv.iov_len = skb->len;
-		iov_iter_kvec(&from, ITER_SOURCE, &kv, 1, skb->len);
-		ret = ethertap_receive_iter(slot, net, &from);
+		ret = ethertap_receive_skb(slot, net, skb);
 	}
 	if (ret < 0)
 		etnl_report(ssk, ret);
 }
 
-/* ethertap_hooks.xmit: broadcast a copy of @skb to the tap's group. */
-static int etnl_xmit(struct ethertap *tap, const struct sk_buff *skb)
+/*
+ * The message for @skb: the two bytes of padding (N), then the frame.  If
+ * no one else uses the headroom of @skb (its header is not cloned), the
+ * padding goes there and the message is a clone sharing the frame's data;
+ * else the frame is copied.  The readers of /dev/tapN, which may queue
+ * @skb itself, never look in front of skb->data.
+ */
+static struct sk_buff *etnl_message(struct ethertap *tap, struct sk_buff *skb)
 {
-	struct etnl_net *nn = net_generic(dev_net(tap->dev), etnl_net_id);
-	unsigned int group = ETHERTAP_NLGRP(tap->index);
-	struct sock *sk = READ_ONCE(nn->sk);
 	struct sk_buff *nskb;
 	u8 *pad;
 
-	if (!sk || !netlink_has_listeners(sk, group))
-		return 0;
+	if (skb_headroom(skb) >= ETHERTAP_PAD && !skb_header_cloned(skb)) {
+		pad = skb->data - ETHERTAP_PAD;
+		pad[0] = tap->index >> 8;
+		pad[1] = tap->index & 0xff;
+		nskb = skb_clone(skb, GFP_ATOMIC);
+		if (!nskb)
+			return NULL;
+		__skb_push(nskb, ETHERTAP_PAD);
+		memset(nskb->cb, 0, sizeof(nskb->cb));
+		skb_clear_tstamp(nskb);
+		nskb->dev = NULL;	/* it may outlive the tap */
+		return nskb;
+	}
 	nskb = alloc_skb(ETHERTAP_PAD + skb->len, GFP_ATOMIC);
 	if (!nskb)
-		return -ENOMEM;
+		return NULL;
 	pad = skb_put(nskb, ETHERTAP_PAD);
 	pad[0] = tap->index >> 8;
 	pad[1] = tap->index & 0xff;
 	if (skb_copy_bits(skb, 0, skb_put(nskb, skb->len), skb->len)) {
 		kfree_skb(nskb);
-		return -ENOMEM;
+		return NULL;
 	}
+	return nskb;
+}
+
+/* ethertap_hooks.xmit: broadcast @skb, padded, to the tap's group. */
+static int etnl_xmit(struct ethertap *tap, struct sk_buff *skb)
+{
+	struct etnl_net *nn = net_generic(dev_net(tap->dev), etnl_net_id);
+	unsigned int group = ETHERTAP_NLGRP(tap->index);
+	struct sock *sk = READ_ONCE(nn->sk);
+	struct sk_buff *nskb;
+
+	if (!sk || !netlink_has_listeners(sk, group))
+		return 0;
+	nskb = etnl_message(tap, skb);
+	if (!nskb)
+		return -ENOMEM;
 	NETLINK_CB(nskb).dst_group = group;
 	/*
 	 * 0 if a listener took it, -ESRCH if none did: they left, are all in
