@@ -6,10 +6,15 @@
  * tapN's transmitted frames, padded with N (big-endian); a message sent to
  * the kernel is written to the tap its padding names.  Exact bytes, exact
  * counters, the errno a refused frame reports on the sender's socket,
- * CAP_NET_ADMIN, namespaces, batches and overruns.
+ * CAP_NET_ADMIN, namespaces, batches and overruns.  Both ways a frame
+ * reaches netlink (sharing the transmitted skb, or a copy when a packet
+ * socket holds a clone of it) and both ways a large message reaches the
+ * stack (a clone, or a copy of a vmalloc()ed one) are run.
  */
 #include <sched.h>
 #include <sys/wait.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 
@@ -260,6 +265,71 @@ TEST_F(nl, with_char_device_reader)
 
 	self->want.v[S_TX_PACKETS] = 1;
 	self->want.v[S_TX_BYTES] = UDP_FRAME(4);
+	EXPECT_EQ(0, tap_stats_check(0, &self->st, &self->want));
+}
+
+/*
+ * An AF_PACKET socket on tap0 holds a clone of every transmitted skb, so
+ * the netlink message cannot use the frame's headroom and is a copy: the
+ * same bytes reach netlink and the packet socket.
+ */
+TEST_F(nl, frame_copied_beside_packet_socket)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+	};
+	uint8_t pkt[MAX_FRAME];
+	ssize_t len;
+	int ps;
+
+	sll.sll_ifindex = if_nametoindex("tap0");
+	ASSERT_LT(0, sll.sll_ifindex);
+	ps = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	ASSERT_LE(0, ps) TH_LOG("AF_PACKET: %s", strerror(errno));
+	ASSERT_EQ(0, bind(ps, (struct sockaddr *)&sll, sizeof(sll)));
+	ASSERT_EQ(0, nl_bind(self->nl, 1 << 0));
+	ASSERT_EQ(6, udp_send_peer(self->sock, 0, 7000, "cloned", 6));
+	len = recv(self->nl, self->buf, sizeof(self->buf), 0);
+	check_tx_frame(_metadata, self->buf, len, 0, self->port, "cloned");
+	ASSERT_EQ(len - ETHERTAP_PAD, recv(ps, pkt, sizeof(pkt), MSG_DONTWAIT));
+	EXPECT_EQ(0, memcmp(pkt, self->buf + ETHERTAP_PAD, len - ETHERTAP_PAD));
+	EXPECT_EQ(0, nl_error(self->nl));
+	close(ps);
+
+	self->want.v[S_TX_PACKETS] = 1;
+	self->want.v[S_TX_BYTES] = UDP_FRAME(6);
+	EXPECT_EQ(0, tap_stats_check(0, &self->st, &self->want));
+}
+
+/*
+ * MTU 9000, 8000-byte datagrams both ways: a message over a page, which
+ * the netlink core puts in vmalloc() memory on 6.1 and 6.12 (ethertap
+ * copies it) and in kvmalloc() memory on newer kernels (shared).
+ */
+TEST_F(nl, large_frames_both_ways)
+{
+	static char msg[8001];
+	size_t wlen;
+
+	memset(msg, 'j', sizeof(msg) - 1);
+	ASSERT_EQ(0, tap_set_mtu(0, 9000));
+	ASSERT_EQ(0, nl_bind(self->nl, 1 << 0));
+	ASSERT_EQ(8000, udp_send_peer(self->sock, 0, 7000, msg, 8000));
+	check_tx_frame(_metadata, self->buf,
+		       recv(self->nl, self->buf, sizeof(self->buf), 0),
+		       0, self->port, msg);
+
+	wlen = build_to_tap(self->frame, 0, self->port, msg, 8000);
+	ASSERT_EQ(wlen, nl_send(self->nl, self->frame, wlen));
+	ASSERT_EQ(8000, recv(self->sock, self->buf, sizeof(self->buf), 0));
+	EXPECT_EQ(0, memcmp(self->buf, msg, 8000));
+	EXPECT_EQ(0, nl_error(self->nl));
+
+	self->want.v[S_TX_PACKETS] = 1;
+	self->want.v[S_TX_BYTES] = UDP_FRAME(8000);
+	self->want.v[S_RX_PACKETS] = 1;
+	self->want.v[S_RX_BYTES] = wlen - ETHERTAP_PAD;
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &self->want));
 }
 
