@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 #   make                 build the modules for the running kernel (or KDIR=...)
-#   make KVER=<id>       build them for a test kernel: 6.1, 6.12 or debug
+#   make KVER=<id>       build them for a test kernel: 5.10, 6.1, 6.12, debug,
+#                        or next (the newest release candidate, compiled
+#                        only: objects, no modpost)
 #   make check           build and run the test suite in QEMU guests
 #   make demo            show the HOWTO's ping working in a guest
 #   make bench           ethertap (/dev/tapN and raw netlink) against TUN/TAP in
@@ -14,14 +16,18 @@
 #   make install         install the modules for the running kernel
 
 SRCS := ethertap.c netlink_dev.c ethertap_netlink.c ethertap.h ethertap_dev.h compat.h Kbuild
-KERNELS ?= 6.1 6.12 debug
+KERNELS ?= 5.10 6.1 6.12 debug
 
 ifneq ($(KVER),)
 KDIR := $(shell tools/vm/kernel $(KVER) kdir)
+KMAKEFLAGS := $(shell tools/vm/kernel $(KVER) makeflags)
 OUT := $(CURDIR)/build/$(KVER)
+# next is a tree made by modules_prepare: no vmlinux for modpost to check.
+KTARGETS := $(if $(filter next,$(KVER)),$(patsubst %.c,%.o,$(filter %.c,$(SRCS))),modules)
 else
 KDIR ?= /lib/modules/$(shell uname -r)/build
 OUT := $(CURDIR)
+KTARGETS := modules
 endif
 
 all: modules
@@ -31,7 +37,7 @@ ifneq ($(KVER),)
 	@mkdir -p $(OUT)
 	@for f in $(SRCS); do ln -sf ../../$$f $(OUT)/$$f; done
 endif
-	$(MAKE) -C $(KDIR) M=$(OUT) modules
+	$(MAKE) -C $(KDIR) M=$(OUT) $(KMAKEFLAGS) $(KTARGETS)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
@@ -40,7 +46,7 @@ clean:
 	$(MAKE) -C tools clean
 
 install: modules
-	$(MAKE) -C $(KDIR) M=$(OUT) INSTALL_MOD_DIR=extra modules_install
+	$(MAKE) -C $(KDIR) M=$(OUT) $(KMAKEFLAGS) INSTALL_MOD_DIR=extra modules_install
 	depmod -a $(if $(KVER),$(shell tools/vm/kernel $(KVER) release))
 
 uninstall:

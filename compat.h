@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Differences between the kernels ethertap builds on (6.1 to 7.x), kept in
+ * Differences between the kernels ethertap builds on (5.10 to 7.x), kept in
  * this one place so that the driver itself reads as current kernel code.
  * Kbuild detects each feature in the target kernel's headers.
  */
@@ -8,7 +8,31 @@
 #define _ETHERTAP_COMPAT_H
 
 #include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/uio.h>
 #include <net/rtnetlink.h>
+#include <net/sock.h>
+
+/* 6.1 named the direction of an iov_iter by its role (5.10: WRITE). */
+#ifndef ITER_SOURCE
+#define ITER_SOURCE	WRITE
+#endif
+
+/* 5.18 gave clearing skb->tstamp a helper of its own. */
+#ifndef ETHERTAP_HAVE_SKB_CLEAR_TSTAMP
+static inline void skb_clear_tstamp(struct sk_buff *skb)
+{
+	skb->tstamp = 0;
+}
+#endif
+
+/* 5.12 wrapped the socket's error callback in a helper. */
+#ifndef ETHERTAP_HAVE_SK_ERROR_REPORT
+static inline void sk_error_report(struct sock *sk)
+{
+	sk->sk_error_report(sk);
+}
+#endif
 
 /* 6.12 turned the NETIF_F_LLTX feature into the dev->lltx flag. */
 static inline void ethertap_set_lltx(struct net_device *dev)

@@ -20,6 +20,7 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/wait.h>
 
+#include "compat.h"
 #include "ethertap.h"
 
 #define ETHERTAP_DRV_NAME	"ethertap"
