@@ -13,10 +13,12 @@
 #   make vm              a shell in a guest with the modules (KVER=<id>)
 #   make lint            checkpatch, sparse, W=1 and a dkms build on every test kernel
 #   make deps            install what all of this needs (Debian 12, as root)
+#   make update-kernels  move the debug and next kernels to Debian's newest
+#                        series (tools/vm/pinned) and build them
 #   make install         install the modules for the running kernel
 
 SRCS := ethertap.c netlink_dev.c ethertap_netlink.c ethertap.h ethertap_dev.h compat.h Kbuild
-KERNELS ?= 5.10 6.1 6.12 debug
+KERNELS ?= 5.10 6.1 6.12 debug next
 
 ifneq ($(KVER),)
 KDIR := $(shell tools/vm/kernel $(KVER) kdir)
@@ -92,4 +94,9 @@ lint:
 	@tools/deps ensure
 	@tools/lint $(KERNELS)
 
-.PHONY: all modules clean install uninstall deps check demo bench vm lint
+update-kernels:
+	@tools/deps ensure
+	tools/vm/update-kernels
+
+.PHONY: all modules clean install uninstall deps check demo bench vm lint \
+	update-kernels
