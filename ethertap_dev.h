@@ -43,7 +43,6 @@ enum ethertap_counter {
 	ETHERTAP_RX_FAULT,		/* rx_errors: bad user buffer */
 	ETHERTAP_RX_DOWN,		/* rx_dropped: interface down */
 	ETHERTAP_RX_NOMEM,		/* rx_dropped: no memory for the frame */
-	ETHERTAP_RX_NOT_PERMITTED,	/* rx_dropped: sender not net admin */
 	ETHERTAP_RX_OTHER_HOST,		/* rx_dropped: ARP mode, foreign unicast */
 	ETHERTAP_RX_MCAST_FILTERED,	/* rx_dropped: ARP mode, group not joined */
 	ETHERTAP_NR_COUNTERS
@@ -124,8 +123,6 @@ struct ethertap_hooks {
 
 struct ethertap __rcu **ethertap_slot(unsigned int index);
 void ethertap_set_hooks(const struct ethertap_hooks *hooks);
-ssize_t ethertap_refuse(struct ethertap __rcu **tapp, const struct net *net,
-			enum ethertap_counter why, ssize_t err);
 int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index);
 void ethertap_reader_detach(struct ethertap_reader *r);
 void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c);

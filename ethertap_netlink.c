@@ -11,10 +11,10 @@
  *          errors and counters) as a write() to /dev/tapN.
  *
  * Joining a group needs CAP_NET_ADMIN in the namespace (the netlink core
- * checks it: EPERM); input checks it too.  A sender learns why its frame was
- * refused asynchronously, the netlink way: the errno is set on its socket
- * and returned by its next recv() (and poll() reports POLLERR).  Taps are
- * reached only from the namespace they are in.
+ * checks it: EPERM); input checks it before anything else.  A sender
+ * learns why its frame was refused asynchronously, the netlink way: the
+ * errno is set on its socket and returned by its next recv() (and poll()
+ * reports POLLERR).  Taps are reached only from the namespace they are in.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -47,18 +47,21 @@ static void etnl_input(struct sk_buff *skb)
 {
 	struct sock *ssk = NETLINK_CB(skb).sk;
 	struct net *net = sock_net(skb->sk);
-	struct ethertap __rcu **slot = NULL;
+	struct ethertap __rcu **slot;
 	ssize_t ret;
 
-	if (skb->len >= ETHERTAP_PAD)
-		slot = ethertap_slot(skb->data[0] << 8 | skb->data[1]);
-	if (!slot) {
-		ret = skb->len < ETHERTAP_PAD ? -EINVAL : -ENXIO;
-	} else if (!netlink_net_capable(skb, CAP_NET_ADMIN)) {
-		ret = ethertap_refuse(slot, net, ETHERTAP_RX_NOT_PERMITTED,
-				      -EPERM);
+	/*
+	 * A sender without the right learns nothing of the taps, and their
+	 * counters are for the traffic of those who have it: EPERM, before
+	 * looking, whatever the message names, and nothing counted.
+	 */
+	if (!netlink_net_capable(skb, CAP_NET_ADMIN)) {
+		ret = -EPERM;
+	} else if (skb->len < ETHERTAP_PAD) {
+		ret = -EINVAL;
 	} else {
-		ret = ethertap_receive_skb(slot, net, skb);
+		slot = ethertap_slot(skb->data[0] << 8 | skb->data[1]);
+		ret = slot ? ethertap_receive_skb(slot, net, skb) : -ENXIO;
 	}
 	if (ret < 0)
 		etnl_report(ssk, ret);
