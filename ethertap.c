@@ -298,11 +298,12 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (delivered) {
 		ethertap_count_tx(tap, len);
 		/* A reader took it, the netlink listeners' copy was lost. */
-		if (nl < 0)
+		if (nl == -ENOMEM)
 			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
 	} else {
-		ethertap_count(tap, nl < 0 ? ETHERTAP_TX_NOMEM :
-				     prev ? ETHERTAP_TX_QUEUE_FULL :
+		ethertap_count(tap, nl == -ENOMEM ? ETHERTAP_TX_NOMEM :
+				     prev || nl == -ENOBUFS ?
+				     ETHERTAP_TX_QUEUE_FULL :
 				     ETHERTAP_TX_NO_READER);
 	}
 	if (skb) {

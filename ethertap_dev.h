@@ -114,8 +114,10 @@ static inline void ethertap_count(struct ethertap *tap,
 
 /*
  * What ethertap_netlink adds to a tap.  xmit() offers it each frame the tap
- * transmits (BHs off, under RCU) and returns 1 if a listener took it, 0 if
- * none did, or -ENOMEM if there was no memory for the listeners' copy.
+ * transmits (BHs off, under RCU), counts in ETHERTAP_TX_READER_FULL each
+ * listener that was offered a copy and lost it, and returns 1 if a listener
+ * took it, 0 if none was offered it, -ENOBUFS if all that were lost it, or
+ * -ENOMEM if there was no memory for the listeners' copy.
  */
 struct ethertap_hooks {
 	int (*xmit)(struct ethertap *tap, struct sk_buff *skb);
