@@ -34,7 +34,7 @@ enum ethertap_counter {
 	ETHERTAP_TX_NO_READER,		/* tx_dropped: nobody had the tap open */
 	ETHERTAP_TX_QUEUE_FULL,		/* tx_dropped: every reader was full */
 	ETHERTAP_TX_NOMEM,		/* tx_dropped: no memory to keep it */
-	ETHERTAP_TX_READER_FULL,	/* one reader's copy lost, others got it */
+	ETHERTAP_TX_READER_FULL,	/* a copy lost: per reader or listener */
 	ETHERTAP_TX_UNREAD,		/* queued, then the reader closed */
 	ETHERTAP_TX_TRUNCATED,		/* read buffer shorter than the frame */
 	ETHERTAP_TX_FAULT,		/* lost copying to a bad read buffer */
