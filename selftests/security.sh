@@ -59,7 +59,7 @@ print(b, *w)
 PY
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 11
 
 [ -d /sys/module/ethertap_netlink ] || insmod "$moddir"/ethertap_netlink.ko
 ip link set tap0 up
@@ -150,5 +150,46 @@ check "udev rule: a member of $group opens /dev/tap1 ($a), uid 65534 alone canno
 	test "$a" = opened -a "$b" = EACCES
 rm -f /run/udev/rules.d/60-ethertap.rules
 for t in tap0 tap1; do chgrp 0 /dev/$t; chmod 0600 /dev/$t; done
+
+# 10-11. An administrator moves a new tap into the network namespace of a
+#        user namespace that uid 65534 made.  Its root holds CAP_NET_ADMIN
+#        over that network namespace, which is all rtnetlink asks for
+#        changing or deleting a device there: it re-addresses, renames and
+#        deletes the tap (its number and /dev node go free), and can create
+#        none; its raw netlink socket joins the tap's group.  (Test 5: it
+#        cannot open /dev/tapN.)
+before=$(ls /sys/class/ethertap)
+ip link add type ethertap
+t=$(comm -13 <(echo "$before") <(ls /sys/class/ethertap))
+mkdir -m 777 "$tmp"/u
+mkfifo -m 666 "$tmp"/u/go
+nobody unshare -Urn sh -c '
+	d=$1 t=$2
+	echo $$ > "$d"/pid
+	read x < "$d"/go
+	r=
+	ip link set "$t" address 02:00:00:00:00:0a && r="$r address"
+	ip link set "$t" mtu 1400 && r="$r mtu"
+	ip link set "$t" name usertap && r="$r rename"
+	ip link set usertap up && r="$r up"
+	python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 31)
+s.bind((0, 0))
+s.setsockopt(270, 1, int(sys.argv[1][3:]) + 1)" "$t" && r="$r join"
+	ip link add type ethertap 2>/dev/null || r="$r no-add"
+	ip link del usertap && r="$r delete"
+	echo $r > "$d"/out
+' sh "$tmp"/u "$t" &
+ns=$!
+for i in $(seq 50); do [ -s "$tmp"/u/pid ] && break; sleep 0.1; done
+ip link set "$t" netns "$(cat "$tmp"/u/pid)"
+echo go > "$tmp"/u/go
+wait $ns
+got=$(cat "$tmp"/u/out 2>/dev/null)
+check "root of uid 65534's user namespace, $t moved into its network namespace: $got" \
+	test "$got" = "address mtu rename up join no-add delete"
+check "$t deleted by it: gone from /sys/class/ethertap and /dev" \
+	test ! -e /sys/class/ethertap/"$t" -a ! -e /dev/"$t"
 rm -rf "$tmp"
 ktap_finished
