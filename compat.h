@@ -8,6 +8,7 @@
 #define _ETHERTAP_COMPAT_H
 
 #include <linux/netdevice.h>
+#include <linux/netlink.h>
 #include <linux/skbuff.h>
 #include <linux/uio.h>
 #include <net/rtnetlink.h>
@@ -53,6 +54,23 @@ static inline void ethertap_set_lltx(struct net_device *dev)
 #define ETHERTAP_NEWLINK_ARGS struct net *src_net, struct net_device *dev, \
 			      struct nlattr *tb[], struct nlattr *data[],  \
 			      struct netlink_ext_ack *extack
+#endif
+
+/*
+ * 6.1 does not export netlink_broadcast_filtered(); there the
+ * broadcast runs without the filter and ethertap_netlink judges by its
+ * result.
+ */
+#ifndef ETHERTAP_HAVE_NETLINK_BROADCAST_FILTERED
+static inline int
+netlink_broadcast_filtered(struct sock *ssk, struct sk_buff *skb, u32 portid,
+			   u32 group, gfp_t allocation,
+			   int (*filter)(struct sock *dsk, struct sk_buff *skb,
+					 void *data),
+			   void *filter_data)
+{
+	return netlink_broadcast(ssk, skb, portid, group, allocation);
+}
 #endif
 
 #endif /* _ETHERTAP_COMPAT_H */

@@ -155,7 +155,6 @@ static void ethertap_get_stats64(struct net_device *dev,
 			       ev[ETHERTAP_RX_TOO_LONG];
 	st->rx_errors = st->rx_length_errors + ev[ETHERTAP_RX_FAULT];
 	st->rx_dropped = ev[ETHERTAP_RX_DOWN] + ev[ETHERTAP_RX_NOMEM] +
-			 ev[ETHERTAP_RX_NOT_PERMITTED] +
 			 ev[ETHERTAP_RX_OTHER_HOST] +
 			 ev[ETHERTAP_RX_MCAST_FILTERED];
 }
@@ -299,11 +298,12 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	if (delivered) {
 		ethertap_count_tx(tap, len);
 		/* A reader took it, the netlink listeners' copy was lost. */
-		if (nl < 0)
+		if (nl == -ENOMEM)
 			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
 	} else {
-		ethertap_count(tap, nl < 0 ? ETHERTAP_TX_NOMEM :
-				     prev ? ETHERTAP_TX_QUEUE_FULL :
+		ethertap_count(tap, nl == -ENOMEM ? ETHERTAP_TX_NOMEM :
+				     prev || nl == -ENOBUFS ?
+				     ETHERTAP_TX_QUEUE_FULL :
 				     ETHERTAP_TX_NO_READER);
 	}
 	if (skb) {
@@ -464,8 +464,9 @@ static struct ethertap *ethertap_deref(struct ethertap __rcu **tapp,
  * Count @why on the tap behind @tapp (see ethertap_deref() for @net);
  * returns -ENXIO if it is gone, else @err.
  */
-ssize_t ethertap_refuse(struct ethertap __rcu **tapp, const struct net *net,
-			enum ethertap_counter why, ssize_t err)
+static ssize_t ethertap_refuse(struct ethertap __rcu **tapp,
+			       const struct net *net,
+			       enum ethertap_counter why, ssize_t err)
 {
 	struct ethertap *tap;
 
@@ -481,7 +482,6 @@ ssize_t ethertap_refuse(struct ethertap __rcu **tapp, const struct net *net,
 	rcu_read_unlock();
 	return err;
 }
-EXPORT_SYMBOL_GPL(ethertap_refuse);
 
 /* Longest Ethernet frame @dev accepts: MTU plus header (plus a VLAN tag). */
 static unsigned int ethertap_max_frame(struct net_device *dev,
@@ -715,7 +715,6 @@ static const char ethertap_counter_names[ETHERTAP_NR_COUNTERS][ETH_GSTRING_LEN] 
 	[ETHERTAP_RX_FAULT]		= "rx_error_fault",
 	[ETHERTAP_RX_DOWN]		= "rx_dropped_down",
 	[ETHERTAP_RX_NOMEM]		= "rx_dropped_nomem",
-	[ETHERTAP_RX_NOT_PERMITTED]	= "rx_dropped_not_permitted",
 	[ETHERTAP_RX_OTHER_HOST]	= "rx_dropped_other_host",
 	[ETHERTAP_RX_MCAST_FILTERED]	= "rx_dropped_mcast_filtered",
 };

@@ -35,7 +35,7 @@ enum ethertap_counter {
 	ETHERTAP_TX_NO_READER,		/* tx_dropped: nobody had the tap open */
 	ETHERTAP_TX_QUEUE_FULL,		/* tx_dropped: every reader was full */
 	ETHERTAP_TX_NOMEM,		/* tx_dropped: no memory to keep it */
-	ETHERTAP_TX_READER_FULL,	/* one reader's copy lost, others got it */
+	ETHERTAP_TX_READER_FULL,	/* a copy lost: per reader or listener */
 	ETHERTAP_TX_UNREAD,		/* queued, then the reader closed */
 	ETHERTAP_TX_TRUNCATED,		/* read buffer shorter than the frame */
 	ETHERTAP_TX_FAULT,		/* lost copying to a bad read buffer */
@@ -44,7 +44,6 @@ enum ethertap_counter {
 	ETHERTAP_RX_FAULT,		/* rx_errors: bad user buffer */
 	ETHERTAP_RX_DOWN,		/* rx_dropped: interface down */
 	ETHERTAP_RX_NOMEM,		/* rx_dropped: no memory for the frame */
-	ETHERTAP_RX_NOT_PERMITTED,	/* rx_dropped: sender not net admin */
 	ETHERTAP_RX_OTHER_HOST,		/* rx_dropped: ARP mode, foreign unicast */
 	ETHERTAP_RX_MCAST_FILTERED,	/* rx_dropped: ARP mode, group not joined */
 	ETHERTAP_NR_COUNTERS
@@ -116,8 +115,10 @@ static inline void ethertap_count(struct ethertap *tap,
 
 /*
  * What ethertap_netlink adds to a tap.  xmit() offers it each frame the tap
- * transmits (BHs off, under RCU) and returns 1 if a listener took it, 0 if
- * none did, or -ENOMEM if there was no memory for the listeners' copy.
+ * transmits (BHs off, under RCU), counts in ETHERTAP_TX_READER_FULL each
+ * listener that was offered a copy and lost it, and returns 1 if a listener
+ * took it, 0 if none was offered it, -ENOBUFS if all that were lost it, or
+ * -ENOMEM if there was no memory for the listeners' copy.
  */
 struct ethertap_hooks {
 	int (*xmit)(struct ethertap *tap, struct sk_buff *skb);
@@ -125,8 +126,6 @@ struct ethertap_hooks {
 
 struct ethertap __rcu **ethertap_slot(unsigned int index);
 void ethertap_set_hooks(const struct ethertap_hooks *hooks);
-ssize_t ethertap_refuse(struct ethertap __rcu **tapp, const struct net *net,
-			enum ethertap_counter why, ssize_t err);
 int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index);
 void ethertap_reader_detach(struct ethertap_reader *r);
 void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c);

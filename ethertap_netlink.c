@@ -11,10 +11,10 @@
  *          errors and counters) as a write() to /dev/tapN.
  *
  * Joining a group needs CAP_NET_ADMIN in the namespace (the netlink core
- * checks it: EPERM); input checks it too.  A sender learns why its frame was
- * refused asynchronously, the netlink way: the errno is set on its socket
- * and returned by its next recv() (and poll() reports POLLERR).  Taps are
- * reached only from the namespace they are in.
+ * checks it: EPERM); input checks it before anything else.  A sender
+ * learns why its frame was refused asynchronously, the netlink way: the
+ * errno is set on its socket and returned by its next recv() (and poll()
+ * reports POLLERR).  Taps are reached only from the namespace they are in.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,6 +27,7 @@
 #include <net/netns/generic.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "ethertap_dev.h"
 
 static unsigned int etnl_net_id;
@@ -47,18 +48,21 @@ static void etnl_input(struct sk_buff *skb)
 {
 	struct sock *ssk = NETLINK_CB(skb).sk;
 	struct net *net = sock_net(skb->sk);
-	struct ethertap __rcu **slot = NULL;
+	struct ethertap __rcu **slot;
 	ssize_t ret;
 
-	if (skb->len >= ETHERTAP_PAD)
-		slot = ethertap_slot(skb->data[0] << 8 | skb->data[1]);
-	if (!slot) {
-		ret = skb->len < ETHERTAP_PAD ? -EINVAL : -ENXIO;
-	} else if (!netlink_net_capable(skb, CAP_NET_ADMIN)) {
-		ret = ethertap_refuse(slot, net, ETHERTAP_RX_NOT_PERMITTED,
-				      -EPERM);
+	/*
+	 * A sender without the right learns nothing of the taps, and their
+	 * counters are for the traffic of those who have it: EPERM, before
+	 * looking, whatever the message names, and nothing counted.
+	 */
+	if (!netlink_net_capable(skb, CAP_NET_ADMIN)) {
+		ret = -EPERM;
+	} else if (skb->len < ETHERTAP_PAD) {
+		ret = -EINVAL;
 	} else {
-		ret = ethertap_receive_skb(slot, net, skb);
+		slot = ethertap_slot(skb->data[0] << 8 | skb->data[1]);
+		ret = slot ? ethertap_receive_skb(slot, net, skb) : -ENXIO;
 	}
 	if (ret < 0)
 		etnl_report(ssk, ret);
@@ -102,13 +106,51 @@ static struct sk_buff *etnl_message(struct ethertap *tap, struct sk_buff *skb)
 	return nskb;
 }
 
+/*
+ * What one broadcast did, listener by listener.  netlink_broadcast_filtered()
+ * calls etnl_tally() for each listener just before it queues its copy
+ * there, and offers the same copy to the next listener if that one did not
+ * take it (its receive buffer was full, or its socket filter refused it).
+ * The tally holds the copy it last saw, so a copy it sees again is that
+ * copy, and a copy a listener took has that listener as owner.
+ */
+struct etnl_tally {
+	struct sk_buff *last;	/* held */
+	unsigned int offered;	/* listeners offered a copy */
+	unsigned int taken;	/* listeners that queued theirs */
+};
+
+static void etnl_tally_last(struct etnl_tally *t)
+{
+	if (!t->last)
+		return;
+	if (t->last->sk)
+		t->taken++;
+	consume_skb(t->last);
+	t->last = NULL;
+}
+
+static int etnl_tally(struct sock *dsk, struct sk_buff *skb, void *data)
+{
+	struct etnl_tally *t = data;
+
+	t->offered++;
+	if (skb != t->last) {
+		etnl_tally_last(t);
+		t->last = skb_get(skb);
+	}
+	return 0;	/* offer it */
+}
+
 /* ethertap_hooks.xmit: broadcast @skb, padded, to the tap's group. */
 static int etnl_xmit(struct ethertap *tap, struct sk_buff *skb)
 {
 	struct etnl_net *nn = net_generic(dev_net(tap->dev), etnl_net_id);
 	unsigned int group = ETHERTAP_NLGRP(tap->index);
 	struct sock *sk = READ_ONCE(nn->sk);
+	struct etnl_tally t = {};
 	struct sk_buff *nskb;
+	int err;
 
 	if (!sk || !netlink_has_listeners(sk, group))
 		return 0;
@@ -117,12 +159,26 @@ static int etnl_xmit(struct ethertap *tap, struct sk_buff *skb)
 		return -ENOMEM;
 	NETLINK_CB(nskb).dst_group = group;
 	/*
-	 * 0 if a listener took it, -ESRCH if none did: they left, are all in
-	 * other namespaces (the listener check is global), or their receive
-	 * buffers were full (each such socket counts its overrun in its own
-	 * drops and reports ENOBUFS, the netlink way).
+	 * The result alone does not say whether anyone took the frame: it is
+	 * -ENOBUFS as soon as one listener with NETLINK_BROADCAST_ERROR lost
+	 * its copy, whatever the others did.  The tally says it; listeners
+	 * the broadcast skips (all in other namespaces: the listener check is
+	 * global) are not offered it.  Each listener that lost its copy also
+	 * counts it in its socket's drops and reports ENOBUFS, the netlink
+	 * way.  Under RCU, as here, the listeners outlive the tally.
 	 */
-	return netlink_broadcast(sk, nskb, 0, group, GFP_ATOMIC) ? 0 : 1;
+	err = netlink_broadcast_filtered(sk, nskb, 0, group, GFP_ATOMIC,
+					 etnl_tally, &t);
+	etnl_tally_last(&t);
+	if (!t.offered && err != -ESRCH) {
+		/* A kernel without the filter: judge by the result. */
+		t.offered = 1 + (err == -ENOBUFS);
+		t.taken = 1;
+	}
+	if (t.offered > t.taken)
+		ethertap_count_n(tap, ETHERTAP_TX_READER_FULL,
+				 t.offered - t.taken);
+	return t.taken ? 1 : t.offered ? -ENOBUFS : 0;
 }
 
 static const struct ethertap_hooks etnl_hooks = {

@@ -318,7 +318,11 @@ TEST_F(tap0, tx_no_reader)
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
 }
 
-/* txqueuelen 4, ten frames, no reads: the first four wait, six dropped. */
+/*
+ * txqueuelen 4, ten frames, no reads: the first four wait, six dropped.
+ * The one reader's copy of each is lost too: tx_reader_copy_dropped counts
+ * copies, so it equals tx_dropped_queue_full with a single reader.
+ */
 TEST_F(tap0, tx_queue_full)
 {
 	struct tap_stats d = { .v = {
@@ -356,12 +360,17 @@ TEST_F(tap0, tx_queue_full)
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
 }
 
-/* Two readers, one full: it loses its copies, the other gets them all. */
+/*
+ * Two readers, one full: it loses its copies (tx_reader_copy_dropped), the
+ * other gets them all, and every frame is transmitted.  Then both full:
+ * each frame is dropped once (tx_dropped_queue_full) and loses two copies.
+ */
 TEST_F(tap0, tx_one_reader_full)
 {
 	struct tap_stats d = { .v = {
-		[S_TX_PACKETS] = 7, [S_TX_BYTES] = 7 * SEQ_FRAME,
-		[E_TX_READER_COPY_DROPPED] = 3, [E_TX_UNREAD_AT_CLOSE] = 4 } };
+		[S_TX_PACKETS] = 11, [S_TX_BYTES] = 11 * SEQ_FRAME,
+		[S_TX_DROPPED] = 2, [E_TX_DROPPED_QUEUE_FULL] = 2,
+		[E_TX_READER_COPY_DROPPED] = 11 } };
 	unsigned int i;
 	int fd2;
 
@@ -378,12 +387,16 @@ TEST_F(tap0, tx_one_reader_full)
 				     &(struct tap_stats){ .v = {
 		[S_TX_PACKETS] = 7, [S_TX_BYTES] = 7 * SEQ_FRAME,
 		[E_TX_READER_COPY_DROPPED] = 3 } }));
+	/* fd2 stops reading: four more fill it, two more find both full. */
+	send_seq(_metadata, self, 7, 6);
+	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
 	/* The full one has the first four; closing it counts them. */
 	read_seq(_metadata, self->fd, 0);
 	close(self->fd);
 	self->fd = -1;
-	d.v[E_TX_UNREAD_AT_CLOSE] = 3;
+	read_seq(_metadata, fd2, 7);
 	close(fd2);
+	d.v[E_TX_UNREAD_AT_CLOSE] = 3 + 3;
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
 }
 

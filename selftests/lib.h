@@ -439,7 +439,7 @@ enum {
 	E_TX_DROPPED_NOMEM, E_TX_READER_COPY_DROPPED, E_TX_UNREAD_AT_CLOSE,
 	E_TX_READ_TRUNCATED, E_TX_READ_FAULT, E_RX_ERROR_TOO_SHORT,
 	E_RX_ERROR_TOO_LONG, E_RX_ERROR_FAULT, E_RX_DROPPED_DOWN,
-	E_RX_DROPPED_NOMEM, E_RX_DROPPED_NOT_PERMITTED, E_RX_DROPPED_OTHER_HOST,
+	E_RX_DROPPED_NOMEM, E_RX_DROPPED_OTHER_HOST,
 	E_RX_DROPPED_MCAST_FILTERED,
 	S_NR
 };
@@ -455,8 +455,7 @@ static const char *const stat_names[S_NR] = {
 	"tx_reader_copy_dropped", "tx_unread_at_close", "tx_read_truncated",
 	"tx_read_fault", "rx_error_too_short", "rx_error_too_long",
 	"rx_error_fault", "rx_dropped_down", "rx_dropped_nomem",
-	"rx_dropped_not_permitted", "rx_dropped_other_host",
-	"rx_dropped_mcast_filtered",
+	"rx_dropped_other_host", "rx_dropped_mcast_filtered",
 };
 
 struct tap_stats {

@@ -666,7 +666,6 @@ TEST_F_TIMEOUT(nlz, fuzz, 600)
 			{ S_RX_LENGTH_ERRORS, z->m[t].too_short + z->m[t].too_long },
 			{ E_RX_DROPPED_DOWN, z->m[t].down },
 			{ E_RX_DROPPED_NOMEM, 0 },
-			{ E_RX_DROPPED_NOT_PERMITTED, 0 },
 			{ S_TX_PACKETS, z->m[t].tx },
 			{ E_TX_DROPPED_NO_READER, z->m[t].no_reader },
 			{ S_TX_DROPPED, z->m[t].no_reader },
