@@ -508,7 +508,8 @@ static bool ethertap_mc_listed(const struct ethertap_rx_filter *f,
 
 /*
  * ARP mode: the tap receives as a NIC does, by destination.  With IFF_NOARP
- * (the default) every frame passes.  Without it, a frame passes if it is
+ * (the default) every frame passes (ethertap_deliver() made each unicast
+ * one PACKET_HOST).  Without it, a frame passes if it is
  * for the tap's own address or broadcast (eth_type_trans() told which in
  * skb->pkt_type), if the filter is promiscuous, or if it is multicast and
  * the filter takes every multicast frame or lists its group.
@@ -556,11 +557,19 @@ static void ethertap_set_rx_mode(struct net_device *dev)
 	write_seqcount_end(&f->seq);
 }
 
-/* Hand @skb, a frame of @len bytes, to the stack unless ARP mode drops it. */
+/*
+ * Hand @skb, a frame of @len bytes, to the stack unless ARP mode drops it.
+ * In NOARP mode a unicast frame is for this host whatever its destination:
+ * no neighbour can have learnt the tap's address, and 2.4, whose taps all
+ * had FE:FD:00:00:00:00, let programs write that address to any tap.
+ */
 static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
 			     unsigned int len)
 {
 	skb->protocol = eth_type_trans(skb, tap->dev);
+	if (skb->pkt_type == PACKET_OTHERHOST &&
+	    READ_ONCE(tap->dev->flags) & IFF_NOARP)
+		skb->pkt_type = PACKET_HOST;
 	if (!ethertap_rx_wanted(tap, skb)) {
 		ethertap_count(tap, skb->pkt_type == PACKET_OTHERHOST ?
 				    ETHERTAP_RX_OTHER_HOST :
