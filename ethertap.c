@@ -787,9 +787,9 @@ static void ethertap_setup(struct net_device *dev)
 }
 
 /*
- * Number @dev as tap @index and register it (under RTNL): the name tapN
- * unless one was given, the MAC FE:FD:00:00:hi(N):lo(N) unless one was
- * given.  On failure the index is released; the caller frees @dev.
+ * Number @dev, named already, as tap @index and register it (under RTNL):
+ * the MAC FE:FD:00:00:hi(N):lo(N) unless one was given.  On failure the
+ * index is released; the caller frees @dev.
  */
 static int ethertap_register(struct net_device *dev, unsigned int index)
 {
@@ -798,8 +798,6 @@ static int ethertap_register(struct net_device *dev, unsigned int index)
 	int err;
 
 	tap->index = index;
-	if (strchr(dev->name, '%'))
-		snprintf(dev->name, IFNAMSIZ, "tap%u", index);
 	if (is_zero_ether_addr(dev->dev_addr))
 		eth_hw_addr_set(dev, addr);
 	dev->rtnl_link_ops = &ethertap_link_ops;
@@ -816,10 +814,75 @@ static int ethertap_register(struct net_device *dev, unsigned int index)
 }
 
 /*
- * ip link add [NAME] type ethertap: the lowest free tap number.  Tap
- * numbers and /dev/tapN nodes belong to the whole machine, so creating a
- * tap takes CAP_NET_ADMIN in the initial user namespace, not only in the
- * namespace the request comes from.
+ * A number for a tap given no name (ip link add type ethertap), and the
+ * name: the lowest free N whose name tapN is free in @net, so that tapN
+ * goes with /dev/tapN.  Called under RTNL, which keeps the name free.
+ */
+static int ethertap_alloc_default(struct net_device *dev, struct net *net,
+				  struct netlink_ext_ack *extack)
+{
+	char name[IFNAMSIZ];
+	bool skipped = false;
+	int index = -1;
+
+	for (;;) {
+		index = ida_alloc_range(&ethertap_ida, index + 1,
+					ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
+		if (index < 0)
+			break;
+		snprintf(name, sizeof(name), "tap%d", index);
+		if (!__dev_get_by_name(net, name)) {
+			strscpy(dev->name, name, IFNAMSIZ);
+			return index;
+		}
+		ida_free(&ethertap_ida, index);
+		skipped = true;
+	}
+	if (index == -ENOSPC && skipped) {
+		NL_SET_ERR_MSG(extack,
+			       "every free tap number N has its name tapN taken: give a name");
+		return -EEXIST;
+	}
+	if (index == -ENOSPC)
+		NL_SET_ERR_MSG(extack, "all " __stringify(ETHERTAP_MAX_TAPS)
+			       " tap numbers are in use");
+	return index;
+}
+
+/*
+ * A number for a tap given a name, and the name: kept, or expanded if it is
+ * a template such as foo%d (as register_netdevice() would, done here to say
+ * why it fails).  The number is the lowest free one.
+ */
+static int ethertap_alloc_named(struct net_device *dev, struct net *net,
+				struct netlink_ext_ack *extack)
+{
+	int index, err;
+
+	if (strchr(dev->name, '%')) {
+		err = dev_alloc_name(dev, dev->name);
+		if (err == -ENFILE)
+			NL_SET_ERR_MSG(extack,
+				       "every name the template gives is taken");
+		else if (err < 0)
+			NL_SET_ERR_MSG(extack, "not a valid name template");
+		if (err < 0)
+			return err;
+	} else if (__dev_get_by_name(net, dev->name)) {
+		NL_SET_ERR_MSG(extack, "a device of that name exists");
+		return -EEXIST;
+	}
+	index = ida_alloc_max(&ethertap_ida, ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
+	if (index == -ENOSPC)
+		NL_SET_ERR_MSG(extack, "all " __stringify(ETHERTAP_MAX_TAPS)
+			       " tap numbers are in use");
+	return index;
+}
+
+/*
+ * ip link add [NAME] type ethertap.  Tap numbers and /dev/tapN nodes belong
+ * to the whole machine, so creating a tap takes CAP_NET_ADMIN in the initial
+ * user namespace, not only in the namespace the request comes from.
  */
 static int ethertap_newlink(ETHERTAP_NEWLINK_ARGS)
 {
@@ -830,12 +893,13 @@ static int ethertap_newlink(ETHERTAP_NEWLINK_ARGS)
 			       "creating a tap needs CAP_NET_ADMIN in the initial user namespace");
 		return -EPERM;
 	}
-	index = ida_alloc_max(&ethertap_ida, ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
-	if (index < 0) {
-		NL_SET_ERR_MSG(extack, "all " __stringify(ETHERTAP_MAX_TAPS)
-			       " tap numbers are in use");
+	/* rtnetlink names a tap asked for without a name "ethertap%d". */
+	if (dev->name_assign_type == NET_NAME_ENUM)
+		index = ethertap_alloc_default(dev, dev_net(dev), extack);
+	else
+		index = ethertap_alloc_named(dev, dev_net(dev), extack);
+	if (index < 0)
 		return index;
-	}
 	return ethertap_register(dev, index);
 }
 
@@ -849,13 +913,15 @@ static struct rtnl_link_ops ethertap_link_ops = {
 /* Create tapN in the initial namespace at load; called under RTNL. */
 static int ethertap_create(unsigned int index)
 {
+	char name[IFNAMSIZ];
 	struct net_device *dev;
 	int err;
 
 	err = ida_alloc_range(&ethertap_ida, index, index, GFP_KERNEL);
 	if (err < 0)
 		return err;
-	dev = alloc_netdev(sizeof(struct ethertap), "tap%d", NET_NAME_ENUM,
+	snprintf(name, sizeof(name), "tap%u", index);
+	dev = alloc_netdev(sizeof(struct ethertap), name, NET_NAME_ENUM,
 			   ethertap_setup);
 	if (!dev) {
 		ida_free(&ethertap_ida, index);
