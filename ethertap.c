@@ -254,6 +254,8 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct sk_buff *copy;
 	int nl = 0;
 
+	/* The software timestamp goes to the sender: before letting it go. */
+	skb_tx_timestamp(skb);
 	/* The frame may wait in a queue for long: let go of its sender. */
 	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC))) {
 		ethertap_count(tap, ETHERTAP_TX_NOMEM);
@@ -263,7 +265,6 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	skb_orphan(skb);
 	skb_dst_drop(skb);
 	nf_reset_ct(skb);
-	skb_tx_timestamp(skb);
 
 	rcu_read_lock();
 	hooks = rcu_dereference(ethertap_hooks);
@@ -763,6 +764,7 @@ static const struct ethtool_ops ethertap_ethtool_ops = {
 	.get_sset_count		= ethertap_get_sset_count,
 	.get_strings		= ethertap_get_strings,
 	.get_ethtool_stats	= ethertap_get_ethtool_stats,
+	.get_ts_info		= ethtool_op_get_ts_info,
 };
 
 static void ethertap_setup(struct net_device *dev)
