@@ -234,6 +234,8 @@ static bool ethertap_reader_queue(struct ethertap_reader *r,
 
 	spin_lock(&r->queue.lock);
 	if (!r->closed && skb_queue_len(&r->queue) < limit) {
+		/* A queued frame may outlive the tap: it must not point at it. */
+		skb->dev = NULL;
 		__skb_queue_tail(&r->queue, skb);
 		queued = true;
 	}
@@ -782,6 +784,11 @@ static void ethertap_setup(struct net_device *dev)
 	dev->flags |= IFF_NOARP;
 	/* Frames go straight to the readers' queues: no qdisc, no tx lock. */
 	dev->priv_flags |= IFF_NO_QUEUE | IFF_LIVE_ADDR_CHANGE;
+	/*
+	 * No netpoll (netconsole): it would call ethertap_xmit() with IRQs
+	 * off, and readers take their queue's lock with BHs off only.
+	 */
+	dev->priv_flags |= IFF_DISABLE_NETPOLL;
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	ethertap_set_lltx(dev);
 	dev->min_mtu = ETHERTAP_MIN_MTU;
