@@ -112,8 +112,9 @@ static __poll_t tapdev_poll(struct file *file, poll_table *wait)
  * tap's name and its hardware address (ARPHRD_ETHER), so that a daemon
  * learns the address of the tap it opened.  Only the name and the address
  * are written, the same bytes for 32- and 64-bit callers.  The name and
- * the address change only under RTNL.  Every other command is ENOTTY, as
- * on 2.4: a program probing for TUN/TAP with TUNSETIFF learns it has none.
+ * the address change only under RTNL.  Every other command is ENOTTY (2.4
+ * said EINVAL to all): a program probing for TUN/TAP with TUNSETIFF learns
+ * it has none, with neither EPERM nor EBUSY.
  */
 static long tapdev_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
