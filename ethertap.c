@@ -233,6 +233,8 @@ static bool ethertap_reader_queue(struct ethertap_reader *r,
 
 	spin_lock(&r->queue.lock);
 	if (!r->closed && skb_queue_len(&r->queue) < limit) {
+		/* A queued frame may outlive the tap: it must not point at it. */
+		skb->dev = NULL;
 		__skb_queue_tail(&r->queue, skb);
 		queued = true;
 	}
@@ -253,6 +255,8 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct sk_buff *copy;
 	int nl = 0;
 
+	/* The software timestamp goes to the sender: before letting it go. */
+	skb_tx_timestamp(skb);
 	/* The frame may wait in a queue for long: let go of its sender. */
 	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC))) {
 		ethertap_count(tap, ETHERTAP_TX_NOMEM);
@@ -262,7 +266,6 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	skb_orphan(skb);
 	skb_dst_drop(skb);
 	nf_reset_ct(skb);
-	skb_tx_timestamp(skb);
 
 	rcu_read_lock();
 	hooks = rcu_dereference(ethertap_hooks);
@@ -508,7 +511,8 @@ static bool ethertap_mc_listed(const struct ethertap_rx_filter *f,
 
 /*
  * ARP mode: the tap receives as a NIC does, by destination.  With IFF_NOARP
- * (the default) every frame passes.  Without it, a frame passes if it is
+ * (the default) every frame passes (ethertap_deliver() made each unicast
+ * one PACKET_HOST).  Without it, a frame passes if it is
  * for the tap's own address or broadcast (eth_type_trans() told which in
  * skb->pkt_type), if the filter is promiscuous, or if it is multicast and
  * the filter takes every multicast frame or lists its group.
@@ -556,11 +560,19 @@ static void ethertap_set_rx_mode(struct net_device *dev)
 	write_seqcount_end(&f->seq);
 }
 
-/* Hand @skb, a frame of @len bytes, to the stack unless ARP mode drops it. */
+/*
+ * Hand @skb, a frame of @len bytes, to the stack unless ARP mode drops it.
+ * In NOARP mode a unicast frame is for this host whatever its destination:
+ * no neighbour can have learnt the tap's address, and 2.4, whose taps all
+ * had FE:FD:00:00:00:00, let programs write that address to any tap.
+ */
 static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
 			     unsigned int len)
 {
 	skb->protocol = eth_type_trans(skb, tap->dev);
+	if (skb->pkt_type == PACKET_OTHERHOST &&
+	    READ_ONCE(tap->dev->flags) & IFF_NOARP)
+		skb->pkt_type = PACKET_HOST;
 	if (!ethertap_rx_wanted(tap, skb)) {
 		ethertap_count(tap, skb->pkt_type == PACKET_OTHERHOST ?
 				    ETHERTAP_RX_OTHER_HOST :
@@ -753,6 +765,7 @@ static const struct ethtool_ops ethertap_ethtool_ops = {
 	.get_sset_count		= ethertap_get_sset_count,
 	.get_strings		= ethertap_get_strings,
 	.get_ethtool_stats	= ethertap_get_ethtool_stats,
+	.get_ts_info		= ethtool_op_get_ts_info,
 };
 
 static void ethertap_setup(struct net_device *dev)
@@ -770,6 +783,11 @@ static void ethertap_setup(struct net_device *dev)
 	dev->flags |= IFF_NOARP;
 	/* Frames go straight to the readers' queues: no qdisc, no tx lock. */
 	dev->priv_flags |= IFF_NO_QUEUE | IFF_LIVE_ADDR_CHANGE;
+	/*
+	 * No netpoll (netconsole): it would call ethertap_xmit() with IRQs
+	 * off, and readers take their queue's lock with BHs off only.
+	 */
+	dev->priv_flags |= IFF_DISABLE_NETPOLL;
 	dev->priv_flags &= ~IFF_TX_SKB_SHARING;
 	ethertap_set_lltx(dev);
 	dev->min_mtu = ETHERTAP_MIN_MTU;
@@ -777,9 +795,9 @@ static void ethertap_setup(struct net_device *dev)
 }
 
 /*
- * Number @dev as tap @index and register it (under RTNL): the name tapN
- * unless one was given, the MAC FE:FD:00:00:hi(N):lo(N) unless one was
- * given.  On failure the index is released; the caller frees @dev.
+ * Number @dev, named already, as tap @index and register it (under RTNL):
+ * the MAC FE:FD:00:00:hi(N):lo(N) unless one was given.  On failure the
+ * index is released; the caller frees @dev.
  */
 static int ethertap_register(struct net_device *dev, unsigned int index)
 {
@@ -788,8 +806,6 @@ static int ethertap_register(struct net_device *dev, unsigned int index)
 	int err;
 
 	tap->index = index;
-	if (strchr(dev->name, '%'))
-		snprintf(dev->name, IFNAMSIZ, "tap%u", index);
 	if (is_zero_ether_addr(dev->dev_addr))
 		eth_hw_addr_set(dev, addr);
 	dev->rtnl_link_ops = &ethertap_link_ops;
@@ -806,10 +822,75 @@ static int ethertap_register(struct net_device *dev, unsigned int index)
 }
 
 /*
- * ip link add [NAME] type ethertap: the lowest free tap number.  Tap
- * numbers and /dev/tapN nodes belong to the whole machine, so creating a
- * tap takes CAP_NET_ADMIN in the initial user namespace, not only in the
- * namespace the request comes from.
+ * A number for a tap given no name (ip link add type ethertap), and the
+ * name: the lowest free N whose name tapN is free in @net, so that tapN
+ * goes with /dev/tapN.  Called under RTNL, which keeps the name free.
+ */
+static int ethertap_alloc_default(struct net_device *dev, struct net *net,
+				  struct netlink_ext_ack *extack)
+{
+	char name[IFNAMSIZ];
+	bool skipped = false;
+	int index = -1;
+
+	for (;;) {
+		index = ida_alloc_range(&ethertap_ida, index + 1,
+					ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
+		if (index < 0)
+			break;
+		snprintf(name, sizeof(name), "tap%d", index);
+		if (!__dev_get_by_name(net, name)) {
+			strscpy(dev->name, name, IFNAMSIZ);
+			return index;
+		}
+		ida_free(&ethertap_ida, index);
+		skipped = true;
+	}
+	if (index == -ENOSPC && skipped) {
+		NL_SET_ERR_MSG(extack,
+			       "every free tap number N has its name tapN taken: give a name");
+		return -EEXIST;
+	}
+	if (index == -ENOSPC)
+		NL_SET_ERR_MSG(extack, "all " __stringify(ETHERTAP_MAX_TAPS)
+			       " tap numbers are in use");
+	return index;
+}
+
+/*
+ * A number for a tap given a name, and the name: kept, or expanded if it is
+ * a template such as foo%d (as register_netdevice() would, done here to say
+ * why it fails).  The number is the lowest free one.
+ */
+static int ethertap_alloc_named(struct net_device *dev, struct net *net,
+				struct netlink_ext_ack *extack)
+{
+	int index, err;
+
+	if (strchr(dev->name, '%')) {
+		err = dev_alloc_name(dev, dev->name);
+		if (err == -ENFILE)
+			NL_SET_ERR_MSG(extack,
+				       "every name the template gives is taken");
+		else if (err < 0)
+			NL_SET_ERR_MSG(extack, "not a valid name template");
+		if (err < 0)
+			return err;
+	} else if (__dev_get_by_name(net, dev->name)) {
+		NL_SET_ERR_MSG(extack, "a device of that name exists");
+		return -EEXIST;
+	}
+	index = ida_alloc_max(&ethertap_ida, ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
+	if (index == -ENOSPC)
+		NL_SET_ERR_MSG(extack, "all " __stringify(ETHERTAP_MAX_TAPS)
+			       " tap numbers are in use");
+	return index;
+}
+
+/*
+ * ip link add [NAME] type ethertap.  Tap numbers and /dev/tapN nodes belong
+ * to the whole machine, so creating a tap takes CAP_NET_ADMIN in the initial
+ * user namespace, not only in the namespace the request comes from.
  */
 static int ethertap_newlink(ETHERTAP_NEWLINK_ARGS)
 {
@@ -820,12 +901,13 @@ static int ethertap_newlink(ETHERTAP_NEWLINK_ARGS)
 			       "creating a tap needs CAP_NET_ADMIN in the initial user namespace");
 		return -EPERM;
 	}
-	index = ida_alloc_max(&ethertap_ida, ETHERTAP_MAX_TAPS - 1, GFP_KERNEL);
-	if (index < 0) {
-		NL_SET_ERR_MSG(extack, "all " __stringify(ETHERTAP_MAX_TAPS)
-			       " tap numbers are in use");
+	/* rtnetlink names a tap asked for without a name "ethertap%d". */
+	if (dev->name_assign_type == NET_NAME_ENUM)
+		index = ethertap_alloc_default(dev, dev_net(dev), extack);
+	else
+		index = ethertap_alloc_named(dev, dev_net(dev), extack);
+	if (index < 0)
 		return index;
-	}
 	return ethertap_register(dev, index);
 }
 
@@ -839,13 +921,15 @@ static struct rtnl_link_ops ethertap_link_ops = {
 /* Create tapN in the initial namespace at load; called under RTNL. */
 static int ethertap_create(unsigned int index)
 {
+	char name[IFNAMSIZ];
 	struct net_device *dev;
 	int err;
 
 	err = ida_alloc_range(&ethertap_ida, index, index, GFP_KERNEL);
 	if (err < 0)
 		return err;
-	dev = alloc_netdev(sizeof(struct ethertap), "tap%d", NET_NAME_ENUM,
+	snprintf(name, sizeof(name), "tap%u", index);
+	dev = alloc_netdev(sizeof(struct ethertap), name, NET_NAME_ENUM,
 			   ethertap_setup);
 	if (!dev) {
 		ida_free(&ethertap_ida, index);

@@ -5,14 +5,17 @@
  * returns one frame the interface transmitted, write() injects one frame,
  * poll() tells which of the two would not block.  Several files may have
  * one tap open; each one open for reading receives its own copy of every
- * frame (a write-only file receives none).  The kernel
+ * frame (a write-only file receives none).  ioctl() answers SIOCGIFHWADDR
+ * only.  The kernel
  * loads this module by itself when a major 36 node is opened.
  */
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/fs.h>
+#include <linux/if.h>
 #include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -104,6 +107,41 @@ static __poll_t tapdev_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+/*
+ * SIOCGIFHWADDR, as TUN/TAP answers it on its file: a struct ifreq with the
+ * tap's name and its hardware address (ARPHRD_ETHER), so that a daemon
+ * learns the address of the tap it opened.  Only the name and the address
+ * are written, the same bytes for 32- and 64-bit callers.  The name and
+ * the address change only under RTNL.  Every other command is ENOTTY (2.4
+ * said EINVAL to all): a program probing for TUN/TAP with TUNSETIFF learns
+ * it has none, with neither EPERM nor EBUSY.
+ */
+static long tapdev_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct ethertap_reader *r = file->private_data;
+	struct ethertap *tap;
+	struct ifreq ifr = {};
+	int err = 0;
+
+	if (cmd != SIOCGIFHWADDR)
+		return -ENOTTY;
+	rtnl_lock();
+	tap = rcu_dereference_protected(r->tap, lockdep_rtnl_is_held());
+	if (tap) {
+		strscpy(ifr.ifr_name, tap->dev->name, IFNAMSIZ);
+		ifr.ifr_hwaddr.sa_family = tap->dev->type;
+		memcpy(ifr.ifr_hwaddr.sa_data, tap->dev->dev_addr, ETH_ALEN);
+	} else {
+		err = -ENXIO;
+	}
+	rtnl_unlock();
+	if (!err && copy_to_user((void __user *)arg, &ifr,
+				 offsetofend(struct ifreq, ifr_hwaddr)))
+		err = -EFAULT;
+	return err;
+}
+
 static const struct file_operations tapdev_fops = {
 	.owner		= THIS_MODULE,
 	.open		= tapdev_open,
@@ -111,6 +149,8 @@ static const struct file_operations tapdev_fops = {
 	.read_iter	= tapdev_read_iter,
 	.write_iter	= tapdev_write_iter,
 	.poll		= tapdev_poll,
+	.unlocked_ioctl	= tapdev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 };
 
 static int __init tapdev_init(void)

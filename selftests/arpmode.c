@@ -3,7 +3,7 @@
  * ethertap: ARP mode, the tap receiving as a NIC does.
  *
  * With IFF_NOARP (the default) every frame written to /dev/tap0 reaches the
- * stack.  With ARP on, a frame passes only if it is for the tap's own
+ * stack, unicast as for this host whatever its destination.  With ARP on, a frame passes only if it is for the tap's own
  * address, broadcast, a multicast group the tap joined, or anything in
  * promiscuous mode (every multicast frame in allmulti mode, or while more
  * groups are joined than the filter holds).  A filtered frame is still a
@@ -129,13 +129,16 @@ static int mc_count(void)
 	return atoi(out);
 }
 
-/* NOARP, the default: every frame passes; ARP on filters; off again. */
+/*
+ * NOARP, the default: every frame passes, and foreign unicast reaches the
+ * socket as for this host; ARP on filters; off again.
+ */
 TEST_F(tap0, noarp_takes_all)
 {
 	ASSERT_EQ(0, run("ip link set tap0 arp off"));
 	ASSERT_EQ(IFF_NOARP,
 		  read_u64("/sys/class/net/tap0/flags") & IFF_NOARP);
-	send_to(_metadata, self, foreign, ACCEPT, false);
+	send_to(_metadata, self, foreign, ACCEPT, true);
 	send_to(_metadata, self, unjoined, ACCEPT, true);
 	send_to(_metadata, self, own, ACCEPT, true);
 
@@ -143,7 +146,7 @@ TEST_F(tap0, noarp_takes_all)
 	send_to(_metadata, self, foreign, OTHER_HOST, false);
 	send_to(_metadata, self, unjoined, NOT_JOINED, false);
 	ASSERT_EQ(0, run("ip link set tap0 arp off"));
-	send_to(_metadata, self, foreign, ACCEPT, false);
+	send_to(_metadata, self, foreign, ACCEPT, true);
 	send_to(_metadata, self, unjoined, ACCEPT, true);
 }
 

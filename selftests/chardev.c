@@ -648,7 +648,7 @@ TEST_F(tap0, espipe)
 				     &(struct tap_stats){ .v = { 0 } }));
 }
 
-/* No ioctls at all. */
+/* No ioctls but SIOCGIFHWADDR (selftests/noarp.sh). */
 TEST_F(tap0, enotty)
 {
 	int v = 0;

@@ -656,7 +656,7 @@ static int op_ioctl(struct fz *z)
 	do {
 		cmd = rnd(z, 2) ? known[rnd(z, ARRAY_SIZE(known))] :
 				  (uint32_t)rnd64(z);
-	} while (generic_ioctl(cmd));
+	} while (generic_ioctl(cmd) || (unsigned int)cmd == SIOCGIFHWADDR);
 	kind = rnd_ptr_kind(z);
 	arg = rnd(z, 4) ? (void *)ptr_for(z, kind, 64, &ok, NULL) :
 			  (void *)(uintptr_t)rnd64(z);
