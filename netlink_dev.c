@@ -7,9 +7,9 @@
  * write() injects one frame, poll() tells which of the two would not
  * block.  Several files may have one tap open; each one open for reading
  * receives its own copy of every frame (a write-only file receives none).
- * ioctl() answers SIOCGIFHWADDR only.  The kernel loads this module by itself when a major 36 node is opened;
- * the other major is dynamic, so modprobe ethertap loads it (a soft
- * dependency).
+ * ioctl() answers SIOCGIFHWADDR only.  The kernel loads this module by
+ * itself when a major 36 node is opened; the other major is dynamic, so
+ * modprobe ethertap loads it (a soft dependency).
  */
 #include <linux/cdev.h>
 #include <linux/device.h>
