@@ -78,8 +78,7 @@ struct ethertap {
 	struct ethertap_stats __percpu *stats;
 	struct ethertap_rx_filter filter;
 	struct list_head readers;	/* RCU; changed under ethertap_mutex */
-	struct device *node;		/* /dev/ethertap/tapN */
-	struct device *legacy;		/* /dev/tapN; NULL if macvtap's */
+	struct device *node;		/* /dev/tapN */
 	unsigned int index;		/* N: minor ETHERTAP_MINOR_BASE + N */
 	bool registered;		/* owns its index */
 };
@@ -105,7 +104,6 @@ void ethertap_count_tx(struct ethertap *tap, unsigned int bytes);
 void ethertap_detach_all(struct ethertap *tap);
 
 /* ethertap.c: exported to netlink_dev and ethertap_netlink */
-dev_t ethertap_node_devt(void);	/* /dev/ethertap/tap0; tapN is + N */
 void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
 		      unsigned int n);
 
