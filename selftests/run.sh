@@ -27,7 +27,7 @@ fi
 echo "# kernel $(uname -r) ($ETHERTAP_KERNEL)"
 # Seconds one test file may take; the debug kernel (KASAN, lockdep,
 # kmemleak) under TCG is several times slower than the stock ones.
-limit=600
+limit=1200
 [ "$ETHERTAP_KERNEL" = debug ] && limit=1800
 for t in "${tests[@]}"; do
 	t=${t#./}
