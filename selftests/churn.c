@@ -57,6 +57,7 @@
  * request: tx_bytes = a * (UDP frame) + b * 42 with a + b = tx_packets,
  * b at least what any one reader read of ARP; nothing else is read.
  */
+#include <dirent.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -86,13 +87,40 @@ struct churn {
 
 /*
  * Commands run while files come and go: a child holds a copy of every
- * descriptor from fork to exec, and a file closed in that window would be
- * released only at the exec, still taking copies meanwhile.  Every file is
- * O_CLOEXEC, posix_spawn() returns once the child has exec'ed, and files
- * close under this lock, never in that window.
+ * descriptor from fork until its exec closes the O_CLOEXEC ones, and a
+ * file closed in that window would be released only then, still taking
+ * copies meanwhile.  posix_spawn() returns when the child leaves the
+ * parent's memory in exec; 6.12 and 7.2 close the descriptors before
+ * that, 5.10 just after it.  So sh() holds this lock until the child has
+ * no tap file left, and files close under it, never in that window.
  */
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 extern char **environ;
+
+/* Whether process @pid still has a /dev/tapN open (false once it is gone). */
+static bool holds_tap(pid_t pid)
+{
+	char dir[64], path[320], target[64];
+	struct dirent *e;
+	bool found = false;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = 0;
+			found = !strncmp(target, "/dev/tap", 8);
+		}
+	}
+	closedir(d);
+	return found;
+}
 
 static int sh(const char *fmt, ...)
 {
@@ -130,6 +158,8 @@ static int sh(const char *fmt, ...)
 	t = now_s();
 	pthread_mutex_lock(&fork_lock);
 	err = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	while (!err && holds_tap(pid))
+		usleep(100);
 	pthread_mutex_unlock(&fork_lock);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err)
