@@ -18,10 +18,8 @@
 #   make install         install the modules for the running kernel
 
 SRCS := ethertap.c netlink_dev.c ethertap_netlink.c ethertap.h ethertap_dev.h compat.h Kbuild
-KERNELS ?= 6.1 6.12 debug next
-# 5.10 is linted and built on every run; its suite is run by hand
-# (make check KERNELS=5.10) until churn passes there.
-LINT_KERNELS ?= 5.10 $(KERNELS)
+KERNELS ?= 5.10 6.1 6.12 debug next
+LINT_KERNELS ?= $(KERNELS)
 
 ifneq ($(KVER),)
 KDIR := $(shell tools/vm/kernel $(KVER) kdir)
