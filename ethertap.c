@@ -40,7 +40,7 @@ MODULE_PARM_DESC(max_taps, "Number of tapN devices created at load (0 to "
  * Guards changes to ethertap_table and to every tap's list of readers;
  * both are read under RCU.
  */
-DEFINE_MUTEX(ethertap_mutex);
+static DEFINE_MUTEX(ethertap_mutex);
 static struct ethertap __rcu *ethertap_table[ETHERTAP_MAX_TAPS];
 /* What the raw netlink interface (ethertap_netlink) adds, when loaded. */
 static const struct ethertap_hooks __rcu *ethertap_hooks;
@@ -51,7 +51,7 @@ static struct class ethertap_class = {
 };
 
 /* The tap with index N; call with ethertap_mutex held. */
-struct ethertap *ethertap_lookup(unsigned int index)
+static struct ethertap *ethertap_lookup(unsigned int index)
 {
 	if (index >= ETHERTAP_MAX_TAPS)
 		return NULL;
@@ -90,7 +90,7 @@ void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
 }
 EXPORT_SYMBOL_GPL(ethertap_count_n);
 
-void ethertap_count_rx(struct ethertap *tap, unsigned int bytes)
+static void ethertap_count_rx(struct ethertap *tap, unsigned int bytes)
 {
 	struct ethertap_stats *s = this_cpu_ptr(tap->stats);
 
@@ -100,7 +100,7 @@ void ethertap_count_rx(struct ethertap *tap, unsigned int bytes)
 	u64_stats_update_end(&s->syncp);
 }
 
-void ethertap_count_tx(struct ethertap *tap, unsigned int bytes)
+static void ethertap_count_tx(struct ethertap *tap, unsigned int bytes)
 {
 	struct ethertap_stats *s = this_cpu_ptr(tap->stats);
 
@@ -170,6 +170,31 @@ static int ethertap_node_create(struct ethertap *tap)
 	tap->node = device_create(&ethertap_class, NULL, devt, tap, "tap%u",
 				  tap->index);
 	return PTR_ERR_OR_ZERO(tap->node);
+}
+
+/*
+ * The tap is going away (ethertap_mutex held): every reader loses it,
+ * its queued frames are discarded and counted, and sleepers wake up to
+ * read end-of-file.
+ */
+static void ethertap_detach_all(struct ethertap *tap)
+{
+	struct ethertap_reader *r, *tmp;
+	unsigned int unread;
+
+	list_for_each_entry_safe(r, tmp, &tap->readers, node) {
+		list_del_rcu(&r->node);
+		RCU_INIT_POINTER(r->tap, NULL);
+		spin_lock_bh(&r->queue.lock);
+		unread = skb_queue_len(&r->queue);
+		__skb_queue_purge(&r->queue);
+		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
+		spin_unlock_bh(&r->queue.lock);
+		wake_up_interruptible_poll(&r->wait,
+					   EPOLLIN | EPOLLHUP | EPOLLERR);
+		netdev_dbg(tap->dev, "reader %p cut off, %u frames unread\n",
+			   r, unread);
+	}
 }
 
 static int ethertap_init(struct net_device *dev)
@@ -381,31 +406,6 @@ void ethertap_reader_detach(struct ethertap_reader *r)
 	kfree_rcu(r, rcu);
 }
 EXPORT_SYMBOL_GPL(ethertap_reader_detach);
-
-/*
- * The tap is going away (ethertap_mutex held): every reader loses it,
- * its queued frames are discarded and counted, and sleepers wake up to
- * read end-of-file.
- */
-void ethertap_detach_all(struct ethertap *tap)
-{
-	struct ethertap_reader *r, *tmp;
-	unsigned int unread;
-
-	list_for_each_entry_safe(r, tmp, &tap->readers, node) {
-		list_del_rcu(&r->node);
-		RCU_INIT_POINTER(r->tap, NULL);
-		spin_lock_bh(&r->queue.lock);
-		unread = skb_queue_len(&r->queue);
-		__skb_queue_purge(&r->queue);
-		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
-		spin_unlock_bh(&r->queue.lock);
-		wake_up_interruptible_poll(&r->wait,
-					   EPOLLIN | EPOLLHUP | EPOLLERR);
-		netdev_dbg(tap->dev, "reader %p cut off, %u frames unread\n",
-			   r, unread);
-	}
-}
 
 static bool ethertap_reader_ready(struct ethertap_reader *r)
 {

@@ -94,15 +94,6 @@ struct ethertap_reader {
 	struct rcu_head rcu;
 };
 
-/* Serialises taps coming and going with readers attaching and leaving. */
-extern struct mutex ethertap_mutex;
-
-/* ethertap.c: for itself */
-struct ethertap *ethertap_lookup(unsigned int index);
-void ethertap_count_rx(struct ethertap *tap, unsigned int bytes);
-void ethertap_count_tx(struct ethertap *tap, unsigned int bytes);
-void ethertap_detach_all(struct ethertap *tap);
-
 /* ethertap.c: exported to netlink_dev and ethertap_netlink */
 void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
 		      unsigned int n);
