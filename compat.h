@@ -35,6 +35,26 @@ static inline void sk_error_report(struct sock *sk)
 }
 #endif
 
+/*
+ * The reasons ethertap names when it frees a frame it drops
+ * (kfree_skb_reason(), shown by the skb:kfree_skb tracepoint, perf and
+ * dropwatch): 6.1 has them all, 5.10 none; without, no reason is given.
+ */
+#ifndef ETHERTAP_HAVE_DROP_REASONS
+#define SKB_DROP_REASON_NOMEM		0
+#define SKB_DROP_REASON_FULL_RING	0
+#define SKB_DROP_REASON_DEV_READY	0
+#define SKB_DROP_REASON_OTHERHOST	0
+#define SKB_DROP_REASON_PKT_TOO_BIG	0
+#define SKB_DROP_REASON_SKB_UCOPY_FAULT	0
+static inline void ethertap_kfree_skb_reason(struct sk_buff *skb, int reason)
+{
+	kfree_skb(skb);
+}
+
+#define kfree_skb_reason ethertap_kfree_skb_reason
+#endif
+
 /* 6.12 turned the NETIF_F_LLTX feature into the dev->lltx flag. */
 static inline void ethertap_set_lltx(struct net_device *dev)
 {

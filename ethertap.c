@@ -276,7 +276,7 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	const struct ethertap_hooks *hooks;
 	struct ethertap_reader *r, *prev = NULL;
 	unsigned int len = skb->len;
-	bool delivered = false;
+	bool delivered = false, full = false;
 	struct sk_buff *copy;
 	int nl = 0;
 
@@ -285,7 +285,7 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	/* The frame may wait in a queue for long: let go of its sender. */
 	if (unlikely(skb_orphan_frags_rx(skb, GFP_ATOMIC))) {
 		ethertap_count(tap, ETHERTAP_TX_NOMEM);
-		kfree_skb(skb);
+		kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
 		return NETDEV_TX_OK;
 	}
 	skb_orphan(skb);
@@ -307,7 +307,7 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 			if (copy && ethertap_reader_queue(prev, copy, limit)) {
 				delivered = true;
 			} else {
-				kfree_skb(copy);
+				kfree_skb_reason(copy, SKB_DROP_REASON_FULL_RING);
 				ethertap_count(tap, ETHERTAP_TX_READER_FULL);
 			}
 		}
@@ -319,6 +319,7 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 			skb = NULL;	/* the reader owns it now */
 		} else {
 			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+			full = true;
 		}
 	}
 	rcu_read_unlock();
@@ -328,17 +329,20 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 		/* A reader took it, the netlink listeners' copy was lost. */
 		if (nl == -ENOMEM)
 			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
-	} else {
-		ethertap_count(tap, nl == -ENOMEM ? ETHERTAP_TX_NOMEM :
-				     prev || nl == -ENOBUFS ?
-				     ETHERTAP_TX_QUEUE_FULL :
-				     ETHERTAP_TX_NO_READER);
-	}
-	if (skb) {
-		if (delivered)
-			consume_skb(skb);
+		/* Left: the last reader's copy, refused, or no reader's. */
+		if (full)
+			kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
 		else
-			kfree_skb(skb);
+			consume_skb(skb);
+	} else if (nl == -ENOMEM) {
+		ethertap_count(tap, ETHERTAP_TX_NOMEM);
+		kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
+	} else if (prev || nl == -ENOBUFS) {
+		ethertap_count(tap, ETHERTAP_TX_QUEUE_FULL);
+		kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
+	} else {
+		ethertap_count(tap, ETHERTAP_TX_NO_READER);
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 	}
 	return NETDEV_TX_OK;
 }
@@ -577,7 +581,8 @@ static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
 		ethertap_count(tap, skb->pkt_type == PACKET_OTHERHOST ?
 				    ETHERTAP_RX_OTHER_HOST :
 				    ETHERTAP_RX_MCAST_FILTERED);
-		kfree_skb(skb);
+		/* Either way the frame is not for this host. */
+		kfree_skb_reason(skb, SKB_DROP_REASON_OTHERHOST);
 		return;
 	}
 	ethertap_count_rx(tap, len);
@@ -601,23 +606,23 @@ static ssize_t ethertap_receive(struct ethertap __rcu **tapp,
 	tap = ethertap_deref(tapp, net);
 	if (!tap) {
 		rcu_read_unlock();
-		kfree_skb(skb);
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 		return -ENXIO;
 	}
 	local_bh_disable();
 	if (len > ethertap_max_frame(tap->dev, skb)) {
 		ethertap_count(tap, ETHERTAP_RX_TOO_LONG);
+		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
 		ret = -EMSGSIZE;
 	} else if (!(READ_ONCE(tap->dev->flags) & IFF_UP)) {
 		ethertap_count(tap, ETHERTAP_RX_DOWN);
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 		ret = -ENETDOWN;
 	} else {
 		ethertap_deliver(tap, skb, len);
-		skb = NULL;
 	}
 	local_bh_enable();
 	rcu_read_unlock();
-	kfree_skb(skb);
 	return ret;
 }
 
@@ -662,7 +667,7 @@ ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_NOMEM, -ENOMEM);
 	iov_iter_advance(from, ETHERTAP_PAD);
 	if (!copy_from_iter_full(skb_put(skb, len), len, from)) {
-		kfree_skb(skb);
+		kfree_skb_reason(skb, SKB_DROP_REASON_SKB_UCOPY_FAULT);
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
 	}
 	return ethertap_receive(tapp, net, skb, total);

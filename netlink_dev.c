@@ -20,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 
+#include "compat.h"
 #include "ethertap_dev.h"
 
 static struct cdev tapdev_cdev;
@@ -76,7 +77,7 @@ static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	if (n != min_t(size_t, room, ETHERTAP_PAD) ||
 	    skb_copy_datagram_iter(skb, 0, to, body)) {
 		ethertap_reader_count(r, ETHERTAP_TX_FAULT);
-		kfree_skb(skb);
+		kfree_skb_reason(skb, SKB_DROP_REASON_SKB_UCOPY_FAULT);
 		return -EFAULT;
 	}
 	if (body < skb->len)

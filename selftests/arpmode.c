@@ -32,6 +32,7 @@ FIXTURE(tap0) {
 	int fd;			/* /dev/tap0, non-blocking */
 	int sock;		/* UDP socket bound to 10.99.0.1 */
 	uint16_t port;
+	int drops;		/* drops_start() */
 	uint8_t frame[MAX_FRAME];
 };
 
@@ -39,6 +40,7 @@ FIXTURE_SETUP(tap0)
 {
 	self->fd = -1;
 	self->sock = -1;
+	self->drops = 0;
 	REQUIRE_TAPS(return, 1);
 	ASSERT_EQ(0, tap_setup(0));
 	ASSERT_EQ(0, run("ip link set tap0 arp on"));
@@ -48,6 +50,8 @@ FIXTURE_SETUP(tap0)
 	self->sock = udp_socket(0, 0);
 	ASSERT_LE(0, self->sock);
 	self->port = udp_local_port(self->sock);
+	self->drops = drops_start();
+	ASSERT_LE(0, self->drops);
 }
 
 FIXTURE_TEARDOWN(tap0)
@@ -59,6 +63,7 @@ FIXTURE_TEARDOWN(tap0)
 	}
 	if (self->sock >= 0)
 		close(self->sock);
+	drops_stop(self->drops);
 	run("ip link set tap0 promisc off allmulticast off arp off");
 	run("ip maddr del 01:00:5e:01:02:03 dev tap0 2>/dev/null");
 	tap_cleanup(0);
@@ -115,6 +120,10 @@ static void send_to(struct __test_metadata *_metadata,
 			TH_LOG("to %s: datagram delivered", mac_str(dst));
 	}
 	EXPECT_EQ(0, tap_stats_check(0, &before, &d))
+		TH_LOG("to %s", mac_str(dst));
+	/* Foreign unicast and groups not joined alike: not for this host. */
+	EXPECT_EQ(0, drops_check(self->drops, "OTHERHOST",
+				 verdict == ACCEPT ? 0 : 1))
 		TH_LOG("to %s", mac_str(dst));
 }
 
@@ -299,6 +308,7 @@ TEST_F(tap0, list_changes)
 	d.v[S_RX_PACKETS] = written;
 	d.v[S_RX_BYTES] = written * (len - ETHERTAP_PAD);
 	EXPECT_EQ(0, tap_stats_check(0, &before, &d));
+	EXPECT_EQ(0, drops_check(self->drops, "OTHERHOST", 0));
 	run("ip maddr del %s dev tap0", mac_str(other));
 }
 

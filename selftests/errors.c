@@ -21,6 +21,7 @@ FIXTURE(tap0) {
 	int sock;		/* UDP socket bound to 10.99.0.1 */
 	uint16_t port;
 	struct tap_stats st;	/* tap0's counters after setup */
+	int drops;		/* drops_start() */
 	uint8_t buf[MAX_FRAME];
 	uint8_t frame[MAX_FRAME];
 };
@@ -29,6 +30,7 @@ FIXTURE_SETUP(tap0)
 {
 	self->fd = -1;
 	self->sock = -1;
+	self->drops = 0;
 	REQUIRE_TAPS(return, 1);
 	ASSERT_EQ(0, tap_setup(0));
 	self->fd = tap_open(0, O_RDWR | O_NONBLOCK);
@@ -37,6 +39,8 @@ FIXTURE_SETUP(tap0)
 	ASSERT_LE(0, self->sock);
 	self->port = udp_local_port(self->sock);
 	ASSERT_EQ(0, tap_stats(0, &self->st));
+	self->drops = drops_start();
+	ASSERT_LE(0, self->drops);
 }
 
 FIXTURE_TEARDOWN(tap0)
@@ -48,6 +52,7 @@ FIXTURE_TEARDOWN(tap0)
 	}
 	if (self->sock >= 0)
 		close(self->sock);
+	drops_stop(self->drops);
 	tap_cleanup(0);
 }
 
@@ -126,6 +131,8 @@ TEST_F(tap0, write_too_short)
 	d.v[S_RX_ERRORS] = d.v[S_RX_LENGTH_ERRORS] =
 		d.v[E_RX_ERROR_TOO_SHORT] = i;
 	EXPECT_FALSE(udp_pending(self->sock));
+	/* Refused before any buffer was taken: no frame to free. */
+	EXPECT_EQ(0, drops_check(self->drops, "PKT_TOO_SMALL", 0));
 
 	/* Exactly 16 is a (bodiless) frame: accepted, the stack drops it. */
 	EXPECT_EQ(16, write(self->fd, self->frame, 16));
@@ -205,6 +212,11 @@ TEST_F(tap0, write_too_long)
 	EXPECT_EQ(EMSGSIZE, errno);
 	refused++;
 	ASSERT_EQ(0, tap_set_mtu(0, 1500));
+	/*
+	 * A frame longer than the tap's MTU allows is freed with its reason;
+	 * the two longer than any MTU are refused before a buffer is taken.
+	 */
+	EXPECT_EQ(0, drops_check(self->drops, "PKT_TOO_BIG", refused - 2));
 
 	EXPECT_FALSE(udp_pending(self->sock));
 	d.v[S_RX_ERRORS] = d.v[S_RX_LENGTH_ERRORS] =
@@ -229,6 +241,7 @@ TEST_F(tap0, write_down)
 	EXPECT_EQ(ENETDOWN, errno);
 	d.v[S_RX_DROPPED] = d.v[E_RX_DROPPED_DOWN] = 2;
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, drops_check(self->drops, "DEV_READY", 2));
 
 	ASSERT_EQ(0, tap_set_up(0, 1));
 	EXPECT_FALSE(udp_pending(self->sock));
@@ -269,6 +282,7 @@ TEST_F(tap0, write_fault)
 	munmap(map, 2 * pg);
 
 	EXPECT_FALSE(udp_pending(self->sock));
+	EXPECT_EQ(0, drops_check(self->drops, "SKB_UCOPY_FAULT", 3));
 	d.v[S_RX_ERRORS] = d.v[E_RX_ERROR_FAULT] = 3;
 	inject_ok(_metadata, self, self->fd, 200, &d);
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
@@ -290,6 +304,7 @@ TEST_F(tap0, read_fault)
 	EXPECT_EQ(-1, read(self->fd, map, 256));
 	EXPECT_EQ(EFAULT, errno);
 	munmap(map, pg);
+	EXPECT_EQ(0, drops_check(self->drops, "SKB_UCOPY_FAULT", 1));
 	/* The next frame is intact. */
 	read_seq(_metadata, self->fd, 1);
 	read_none(_metadata, self->fd);
@@ -306,6 +321,7 @@ TEST_F(tap0, tx_no_reader)
 	self->fd = -1;
 	send_seq(_metadata, self, 0, 5);
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, drops_check(self->drops, "DEV_READY", 5));
 
 	/* A reader again: frames are queued again, nothing before them. */
 	self->fd = tap_open(0, O_RDWR | O_NONBLOCK);
@@ -334,6 +350,7 @@ TEST_F(tap0, tx_queue_full)
 	ASSERT_EQ(0, tap_set_txqlen(0, 4));
 	send_seq(_metadata, self, 0, 10);
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, drops_check(self->drops, "FULL_RING", 6));
 	for (i = 0; i < 4; i++)
 		read_seq(_metadata, self->fd, i);
 	read_none(_metadata, self->fd);
@@ -358,6 +375,7 @@ TEST_F(tap0, tx_queue_full)
 	d.v[E_TX_DROPPED_QUEUE_FULL] += 2;
 	d.v[E_TX_READER_COPY_DROPPED] += 2;
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, drops_check(self->drops, "FULL_RING", 2));
 }
 
 /*
@@ -387,9 +405,12 @@ TEST_F(tap0, tx_one_reader_full)
 				     &(struct tap_stats){ .v = {
 		[S_TX_PACKETS] = 7, [S_TX_BYTES] = 7 * SEQ_FRAME,
 		[E_TX_READER_COPY_DROPPED] = 3 } }));
+	/* Each copy a full reader could not take is freed as dropped. */
+	EXPECT_EQ(0, drops_check(self->drops, "FULL_RING", 3));
 	/* fd2 stops reading: four more fill it, two more find both full. */
 	send_seq(_metadata, self, 7, 6);
 	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, drops_check(self->drops, "FULL_RING", 11 - 3));
 	/* The full one has the first four; closing it counts them. */
 	read_seq(_metadata, self->fd, 0);
 	close(self->fd);

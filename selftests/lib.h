@@ -565,6 +565,123 @@ static inline int tap_stats_check(unsigned int n, const struct tap_stats *before
 	return bad;
 }
 
+/*
+ * ---- drop reasons ----
+ * The frames ethertap's modules free as dropped, with the reason each
+ * names, as the skb:kfree_skb tracepoint reports them (perf and dropwatch
+ * read the same), in a trace instance of the tests' own whose event filter
+ * keeps only the drops whose caller lies in the modules' code.  run.sh
+ * enables the event once, when the guest starts: turning a tracepoint on
+ * rewrites kernel text, which under TCG with two vCPUs can crash the
+ * guest (an int3 Oops), so the tests only move the filter and the
+ * instance's tracing_on.
+ */
+#define TRACEFS		"/sys/kernel/tracing"
+#define DROPS_DIR	TRACEFS "/instances/ethertap_drops"
+#define DROPS_EVENT	DROPS_DIR "/events/skb/kfree_skb"
+
+/*
+ * Start recording: 1 if recording, 0 if this kernel's kfree_skb event has
+ * no reason (5.10: the checks are then skipped), -1 on error.
+ */
+static inline int drops_start(void)
+{
+	char fmt[8192], filter[512], line[512], name[64];
+	unsigned long long base, size;
+	size_t n = 0;
+	ssize_t got;
+	FILE *f;
+	int fd;
+
+	if (access(TRACEFS "/instances", F_OK) &&
+	    run("mount -t tracefs tracefs " TRACEFS))
+		return -1;
+	fd = open(TRACEFS "/events/skb/kfree_skb/format", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	got = read(fd, fmt, sizeof(fmt) - 1);
+	close(fd);
+	fmt[got > 0 ? got : 0] = 0;
+	if (!strstr(fmt, "field:enum skb_drop_reason reason;"))
+		return 0;
+	if (access(DROPS_EVENT, F_OK) &&
+	    (run("mkdir -p " DROPS_DIR) ||
+	     write_str(DROPS_EVENT "/enable", "1")))
+		return -1;
+	/* The modules' code: from each one's address, its size. */
+	f = fopen("/proc/modules", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %llu %*s %*s %*s %llx", name, &size,
+			   &base) != 3 || !base ||
+		    (strcmp(name, "ethertap") && strcmp(name, "netlink_dev") &&
+		     strcmp(name, "ethertap_netlink")))
+			continue;
+		n += snprintf(filter + n, sizeof(filter) - n,
+			      "%s(location >= 0x%llx && location < 0x%llx)",
+			      n ? " || " : "", base, base + size);
+	}
+	fclose(f);
+	if (!n || n >= sizeof(filter))
+		return -1;
+	if (write_str(DROPS_EVENT "/filter", filter) ||
+	    write_str(DROPS_DIR "/tracing_on", "1"))
+		return -1;
+	fd = open(DROPS_DIR "/trace", O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 1;
+}
+
+static inline void drops_stop(int on)
+{
+	if (on > 0)
+		write_str(DROPS_DIR "/tracing_on", "0");
+}
+
+/*
+ * The drops recorded since drops_start() or the last drops_check(), which
+ * empties the record: they must be exactly @n frames freed by ethertap's
+ * modules, each with @reason ("DEV_READY", ...).  Prints what differs;
+ * returns 0 if it matches (or if @on is 0: no reasons here).
+ */
+static inline int drops_check(int on, const char *reason, unsigned int n)
+{
+	unsigned int want = 0, other = 0;
+	char line[512], tag[64];
+	FILE *f;
+	int fd;
+
+	if (!on)
+		return 0;
+	if (on < 0)
+		return -1;
+	f = fopen(DROPS_DIR "/trace", "r");
+	if (!f)
+		return -1;
+	snprintf(tag, sizeof(tag), " reason: %s\n", reason);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || !strstr(line, " kfree_skb: "))
+			continue;
+		if (strstr(line, tag)) {
+			want++;
+		} else {
+			other++;
+			fprintf(stderr, "# unexpected drop: %s", line);
+		}
+	}
+	fclose(f);
+	fd = open(DROPS_DIR "/trace", O_WRONLY | O_TRUNC);
+	if (fd >= 0)
+		close(fd);
+	if (want != n)
+		fprintf(stderr, "# %u drops with reason %s, expected %u\n",
+			want, reason, n);
+	return want == n && !other ? 0 : -1;
+}
+
 /* ---- frames ---- */
 
 static inline uint32_t csum_add(uint32_t sum, const void *data, size_t len)

@@ -25,6 +25,16 @@ if [ ${#tests[@]} -eq 0 ]; then
 fi
 
 echo "# kernel $(uname -r) ($ETHERTAP_KERNEL)"
+# The trace instance of the drop-reason checks (lib.h, drops_start()),
+# its event turned on once, before any test: turning a tracepoint on
+# rewrites kernel text, which under TCG can crash a 2-vCPU guest.
+tr=/sys/kernel/tracing
+[ -d $tr/instances ] || mount -t tracefs tracefs $tr 2>/dev/null
+if grep -qs 'enum skb_drop_reason reason;' $tr/events/skb/kfree_skb/format &&
+	mkdir -p $tr/instances/ethertap_drops; then
+	echo 0 >$tr/instances/ethertap_drops/tracing_on
+	echo 1 >$tr/instances/ethertap_drops/events/skb/kfree_skb/enable
+fi
 # Seconds one test file may take; the debug kernel (KASAN, lockdep,
 # kmemleak) under TCG is several times slower than the stock ones.
 limit=1200
