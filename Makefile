@@ -16,8 +16,10 @@
 #   make update-kernels  move the debug and next kernels to Debian's newest
 #                        series (tools/vm/pinned) and build them
 #   make install         install the modules for the running kernel
+#   make deb             the Debian packages ethertap-dkms and ethertap-tools
+#                        in build/deb/ (lintian-checked)
 
-SRCS := ethertap.c netlink_dev.c ethertap_netlink.c ethertap.h ethertap_dev.h compat.h Kbuild
+SRCS := ethertap.c netlink_dev.c ethertap_netlink.c ethertap.h ethertap_dev.h compat.h Kbuild dkms.conf
 KERNELS ?= 5.10 6.1 6.12 debug next
 LINT_KERNELS ?= $(KERNELS)
 
@@ -99,5 +101,16 @@ update-kernels:
 	@tools/deps ensure
 	tools/vm/update-kernels
 
+# The Debian packages, built from a copy of the tree in build/deb/ (where
+# the .debs land) and checked by lintian.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+deb:
+	@tools/deps ensure
+	rm -rf build/deb && mkdir -p build/deb
+	rsync -a --exclude=/build --exclude=/.git --exclude=/selftests/out \
+		--exclude=/bench.txt ./ build/deb/ethertap-$(VERSION)/
+	cd build/deb/ethertap-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning build/deb/ethertap_$(VERSION)_*.changes
+
 .PHONY: all modules clean install uninstall deps check demo bench vm lint \
-	update-kernels
+	update-kernels deb

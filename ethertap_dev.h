@@ -24,7 +24,7 @@
 #include "ethertap.h"
 
 #define ETHERTAP_DRV_NAME	"ethertap"
-#define ETHERTAP_DRV_VERSION	"1.0"
+/* ETHERTAP_DRV_VERSION: PACKAGE_VERSION of dkms.conf, passed by Kbuild */
 
 /*
  * Event counters, one per reason a frame was discarded (and one for
