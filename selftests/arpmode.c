@@ -29,40 +29,31 @@ static const uint8_t unjoined[6] = { 0x01, 0x00, 0x5e, 0x7f, 0x00, 0x09 };
 static const uint8_t unjoined6[6] = { 0x33, 0x33, 0, 0, 0, 0xfb };
 
 FIXTURE(tap0) {
-	int fd;			/* /dev/tap0, non-blocking */
-	int sock;		/* UDP socket bound to 10.99.0.1 */
-	uint16_t port;
+	struct tap_fixture t;	/* /dev/tap0 non-blocking */
 	int drops;		/* drops_start() */
 	uint8_t frame[MAX_FRAME];
 };
 
 FIXTURE_SETUP(tap0)
 {
-	self->fd = -1;
-	self->sock = -1;
+	const char *err;
+
+	self->t.fd = -1;
+	self->t.sock = -1;
 	self->drops = 0;
 	REQUIRE_TAPS(return, 1);
-	ASSERT_EQ(0, tap_setup(0));
+	err = tap_fixture_setup(&self->t, O_RDWR | O_NONBLOCK);
+	ASSERT_TRUE(err == NULL) TH_LOG("%s: %s", err, strerror(errno));
 	ASSERT_EQ(0, run("ip link set tap0 arp on"));
 	ASSERT_EQ(0, read_u64("/sys/class/net/tap0/flags") & IFF_NOARP);
-	self->fd = tap_open(0, O_RDWR | O_NONBLOCK);
-	ASSERT_LE(0, self->fd) TH_LOG("open /dev/tap0: %s", strerror(errno));
-	self->sock = udp_socket(0, 0);
-	ASSERT_LE(0, self->sock);
-	self->port = udp_local_port(self->sock);
 	self->drops = drops_start();
 	ASSERT_LE(0, self->drops);
 }
 
 FIXTURE_TEARDOWN(tap0)
 {
-	if (self->fd >= 0) {
-		/* No test makes the tap transmit: anything here is news. */
-		tap_dump(self->fd, "unexpected");
-		close(self->fd);
-	}
-	if (self->sock >= 0)
-		close(self->sock);
+	/* No test makes the tap transmit: a frame queued is news. */
+	tap_fixture_close(&self->t);
 	drops_stop(self->drops);
 	run("ip link set tap0 promisc off allmulticast off arp off");
 	run("ip maddr del 01:00:5e:01:02:03 dev tap0 2>/dev/null");
@@ -84,7 +75,7 @@ static size_t build_frame(FIXTURE_DATA(tap0) *self, const uint8_t dst[6])
 	const uint8_t peer[6] = PEER_MAC;
 
 	return build_udp_frame(self->frame, dst, peer, inet_be("10.99.0.2"),
-			       40000, inet_be("10.99.0.1"), self->port,
+			       40000, inet_be("10.99.0.1"), self->t.port,
 			       "arp", 3);
 }
 
@@ -103,7 +94,7 @@ static void send_to(struct __test_metadata *_metadata,
 	uint8_t got[64];
 
 	ASSERT_EQ(0, tap_stats(0, &before));
-	ASSERT_EQ(len, write(self->fd, self->frame, len))
+	ASSERT_EQ(len, write(self->t.fd, self->frame, len))
 		TH_LOG("to %s: %s", mac_str(dst), strerror(errno));
 	if (verdict == ACCEPT) {
 		d.v[S_RX_PACKETS] = 1;
@@ -113,10 +104,10 @@ static void send_to(struct __test_metadata *_metadata,
 		d.v[verdict] = 1;
 	}
 	if (to_socket) {
-		EXPECT_EQ(3, recv(self->sock, got, sizeof(got), MSG_DONTWAIT))
+		EXPECT_EQ(3, recv(self->t.sock, got, sizeof(got), MSG_DONTWAIT))
 			TH_LOG("to %s: datagram not delivered", mac_str(dst));
 	} else {
-		EXPECT_FALSE(udp_pending(self->sock))
+		EXPECT_FALSE(udp_pending(self->t.sock))
 			TH_LOG("to %s: datagram delivered", mac_str(dst));
 	}
 	EXPECT_EQ(0, tap_stats_check(0, &before, &d))
@@ -284,7 +275,7 @@ TEST_F(tap0, list_changes)
 		close(stop[1]);
 		fcntl(stop[0], F_SETFL, O_NONBLOCK);
 		while (read(stop[0], &c, 1) < 0 && errno == EAGAIN) {
-			if (write(self->fd, self->frame, len) != (ssize_t)len)
+			if (write(self->t.fd, self->frame, len) != (ssize_t)len)
 				_exit(1);
 			frames++;
 		}

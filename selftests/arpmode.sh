@@ -11,7 +11,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
-source "${KSFT_DIR:?}/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 pingd=$repo/tools/ethertap-pingd
 peer=02:00:00:00:05:02
 tmp=$(mktemp -d)
@@ -23,11 +23,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
 noarp() { echo $(($(cat /sys/class/net/tap0/flags) & 0x80 ? 1 : 0)); }
 estat() { ethtool -S tap0 | sed -n "s/^ *$1: //p"; }
 drops() { echo "$(estat rx_dropped_other_host)/$(estat rx_dropped_mcast_filtered)"; }

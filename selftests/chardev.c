@@ -68,37 +68,24 @@ static void check_udp_frame(struct __test_metadata *_metadata,
 }
 
 FIXTURE(tap0) {
-	int fd;			/* /dev/tap0, blocking */
-	int sock;		/* UDP socket bound to 10.99.0.1 */
-	uint16_t port;		/* its port */
-	struct tap_stats st;	/* tap0's counters after setup */
+	struct tap_fixture t;	/* /dev/tap0 blocking */
 	uint8_t buf[MAX_FRAME];
 };
 
 FIXTURE_SETUP(tap0)
 {
-	self->fd = -1;
-	self->sock = -1;
+	const char *err;
+
+	self->t.fd = -1;
+	self->t.sock = -1;
 	REQUIRE_TAPS(return, 2);
-	ASSERT_EQ(0, tap_setup(0));
-	self->fd = tap_open(0, O_RDWR);
-	ASSERT_LE(0, self->fd) TH_LOG("open /dev/tap0: %s", strerror(errno));
-	self->sock = udp_socket(0, 0);
-	ASSERT_LE(0, self->sock);
-	self->port = udp_local_port(self->sock);
-	ASSERT_NE(0, self->port);
-	ASSERT_EQ(0, tap_stats(0, &self->st));
+	err = tap_fixture_setup(&self->t, O_RDWR);
+	ASSERT_TRUE(err == NULL) TH_LOG("%s: %s", err, strerror(errno));
 }
 
 FIXTURE_TEARDOWN(tap0)
 {
-	if (self->fd >= 0) {
-		/* A test reads all it expects: anything left is news. */
-		tap_dump(self->fd, "unexpected");
-		close(self->fd);
-	}
-	if (self->sock >= 0)
-		close(self->sock);
+	tap_fixture_close(&self->t);
 	tap_cleanup(0);
 }
 
@@ -106,7 +93,7 @@ FIXTURE_TEARDOWN(tap0)
 static void send_msg(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(tap0) *self)
 {
-	ASSERT_EQ(MSG_LEN, udp_send_peer(self->sock, 0, PEER_PORT, MSG,
+	ASSERT_EQ(MSG_LEN, udp_send_peer(self->t.sock, 0, PEER_PORT, MSG,
 					 MSG_LEN));
 }
 
@@ -168,11 +155,11 @@ TEST_F(tap0, tx_frame_exact)
 	ssize_t n;
 
 	send_msg(_metadata, self);
-	n = tap_read_wait(self->fd, self->buf, sizeof(self->buf), 2000);
-	check_udp_frame(_metadata, self->buf, n, self->port, PEER_PORT,
+	n = tap_read_wait(self->t.fd, self->buf, sizeof(self->buf), 2000);
+	check_udp_frame(_metadata, self->buf, n, self->t.port, PEER_PORT,
 			MSG, MSG_LEN);
-	EXPECT_FALSE(queued(self->fd));
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_FALSE(queued(self->t.fd));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* Bigger frames (MTU 9000, one full-sized datagram) come out whole too. */
@@ -187,13 +174,13 @@ TEST_F(tap0, tx_frame_jumbo)
 	for (i = 0; i < sizeof(payload); i++)
 		payload[i] = i * 7 + 3;
 	ASSERT_EQ(0, tap_set_mtu(0, 9000));
-	ASSERT_EQ(sizeof(payload), udp_send_peer(self->sock, 0, PEER_PORT,
+	ASSERT_EQ(sizeof(payload), udp_send_peer(self->t.sock, 0, PEER_PORT,
 						 payload, sizeof(payload)));
-	n = tap_read_wait(self->fd, self->buf, sizeof(self->buf), 2000);
-	check_udp_frame(_metadata, self->buf, n, self->port, PEER_PORT,
+	n = tap_read_wait(self->t.fd, self->buf, sizeof(self->buf), 2000);
+	check_udp_frame(_metadata, self->buf, n, self->t.port, PEER_PORT,
 			payload, sizeof(payload));
-	EXPECT_FALSE(queued(self->fd));
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_FALSE(queued(self->t.fd));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* A frame written is received by the stack: the UDP socket gets it. */
@@ -206,10 +193,10 @@ TEST_F(tap0, rx_frame_delivered)
 	char got[128];
 	size_t len, len2;
 
-	len = build_to_tap(self->buf, 0, self->port, MSG, MSG_LEN);
+	len = build_to_tap(self->buf, 0, self->t.port, MSG, MSG_LEN);
 	ASSERT_EQ(FRAME_LEN, len);
-	ASSERT_EQ(len, write(self->fd, self->buf, len));
-	ASSERT_EQ(MSG_LEN, recvfrom(self->sock, got, sizeof(got), 0,
+	ASSERT_EQ(len, write(self->t.fd, self->buf, len));
+	ASSERT_EQ(MSG_LEN, recvfrom(self->t.sock, got, sizeof(got), 0,
 				    (struct sockaddr *)&from, &fl));
 	EXPECT_EQ(0, memcmp(got, MSG, MSG_LEN));
 	EXPECT_EQ(inet_be("10.99.0.2"), from.sin_addr.s_addr);
@@ -218,18 +205,18 @@ TEST_F(tap0, rx_frame_delivered)
 	/* The content of the two pad bytes does not matter. */
 	len2 = build_udp_frame_vlan(self->buf, 0xa5, mac, peer, 0,
 				    inet_be("10.99.0.2"), 40001,
-				    inet_be("10.99.0.1"), self->port, "xyz", 3);
-	ASSERT_EQ(len2, write(self->fd, self->buf, len2));
-	ASSERT_EQ(3, recvfrom(self->sock, got, sizeof(got), 0,
+				    inet_be("10.99.0.1"), self->t.port, "xyz", 3);
+	ASSERT_EQ(len2, write(self->t.fd, self->buf, len2));
+	ASSERT_EQ(3, recvfrom(self->t.sock, got, sizeof(got), 0,
 			      (struct sockaddr *)&from, &fl));
 	EXPECT_EQ(0, memcmp(got, "xyz", 3));
 	EXPECT_EQ(40001, ntohs(from.sin_port));
 
-	EXPECT_FALSE(udp_pending(self->sock));
+	EXPECT_FALSE(udp_pending(self->t.sock));
 	/* Nothing goes back out (no ICMP), and the reader sees nothing. */
-	EXPECT_FALSE(queued(self->fd));
+	EXPECT_FALSE(queued(self->t.fd));
 	d.v[S_RX_BYTES] = len - 2 + len2 - 2;
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* A buffer shorter than the frame: truncated, the rest is gone. */
@@ -241,36 +228,36 @@ TEST_F(tap0, read_truncated)
 	uint8_t full[FRAME_LEN], part[FRAME_LEN];
 
 	send_msg(_metadata, self);
-	ASSERT_EQ(FRAME_LEN, tap_read_wait(self->fd, full, sizeof(full), 2000));
-	check_udp_frame(_metadata, full, FRAME_LEN, self->port, PEER_PORT,
+	ASSERT_EQ(FRAME_LEN, tap_read_wait(self->t.fd, full, sizeof(full), 2000));
+	check_udp_frame(_metadata, full, FRAME_LEN, self->t.port, PEER_PORT,
 			MSG, MSG_LEN);
 
 	/* 20 bytes: pad, header, the first 4 bytes of the IP header. */
 	send_msg(_metadata, self);
 	memset(part, 0xee, sizeof(part));
-	ASSERT_EQ(20, tap_read_wait(self->fd, part, 20, 2000));
+	ASSERT_EQ(20, tap_read_wait(self->t.fd, part, 20, 2000));
 	EXPECT_EQ(0, memcmp(part, full, 20));	/* up to the IP id */
 	EXPECT_EQ(0xee, part[20]);
-	EXPECT_FALSE(queued(self->fd));
+	EXPECT_FALSE(queued(self->t.fd));
 
 	/* One byte: only the first pad byte. */
 	send_msg(_metadata, self);
 	memset(part, 0xee, sizeof(part));
-	ASSERT_EQ(1, tap_read_wait(self->fd, part, 1, 2000));
+	ASSERT_EQ(1, tap_read_wait(self->t.fd, part, 1, 2000));
 	EXPECT_EQ(0, part[0]);
 	EXPECT_EQ(0xee, part[1]);
-	EXPECT_FALSE(queued(self->fd));
+	EXPECT_FALSE(queued(self->t.fd));
 
 	/* One byte short of the frame. */
 	send_msg(_metadata, self);
-	ASSERT_EQ(FRAME_LEN - 1, tap_read_wait(self->fd, part, FRAME_LEN - 1,
+	ASSERT_EQ(FRAME_LEN - 1, tap_read_wait(self->t.fd, part, FRAME_LEN - 1,
 					       2000));
 	/* Same UDP header and payload as the first one (not IP id, sum). */
 	EXPECT_EQ(0, memcmp(part + 36, full + 36, FRAME_LEN - 37));
 	EXPECT_EQ(0, memcmp(part, full, 20));
-	EXPECT_FALSE(queued(self->fd));
+	EXPECT_FALSE(queued(self->t.fd));
 
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* read() with no room returns 0 at once and consumes nothing. */
@@ -281,15 +268,15 @@ TEST_F(tap0, read_zero_length)
 
 	/* Empty queue, blocking file: still returns 0 immediately. */
 	alarm(10);
-	EXPECT_EQ(0, read(self->fd, self->buf, 0));
+	EXPECT_EQ(0, read(self->t.fd, self->buf, 0));
 	send_msg(_metadata, self);
-	EXPECT_EQ(0, read(self->fd, self->buf, 0));
-	EXPECT_TRUE(queued(self->fd));
-	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
+	EXPECT_EQ(0, read(self->t.fd, self->buf, 0));
+	EXPECT_TRUE(queued(self->t.fd));
+	ASSERT_EQ(FRAME_LEN, read(self->t.fd, self->buf, sizeof(self->buf)));
 	alarm(0);
-	check_udp_frame(_metadata, self->buf, FRAME_LEN, self->port,
+	check_udp_frame(_metadata, self->buf, FRAME_LEN, self->t.port,
 			PEER_PORT, MSG, MSG_LEN);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* O_NONBLOCK with nothing queued: EAGAIN, nothing counted. */
@@ -306,25 +293,25 @@ TEST_F(tap0, read_nonblock)
 	EXPECT_EQ(EAGAIN, errno);
 
 	/* Set later with fcntl on the fixture's file. */
-	ASSERT_EQ(0, fcntl(self->fd, F_SETFL, O_NONBLOCK));
+	ASSERT_EQ(0, fcntl(self->t.fd, F_SETFL, O_NONBLOCK));
 	errno = 0;
-	EXPECT_EQ(-1, read(self->fd, self->buf, sizeof(self->buf)));
+	EXPECT_EQ(-1, read(self->t.fd, self->buf, sizeof(self->buf)));
 	EXPECT_EQ(EAGAIN, errno);
 
 	send_msg(_metadata, self);
 	EXPECT_EQ(FRAME_LEN, read(fd2, self->buf, sizeof(self->buf)));
-	EXPECT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
+	EXPECT_EQ(FRAME_LEN, read(self->t.fd, self->buf, sizeof(self->buf)));
 	errno = 0;
 	EXPECT_EQ(-1, read(fd2, self->buf, sizeof(self->buf)));
 	EXPECT_EQ(EAGAIN, errno);
 	close(fd2);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* poll: POLLOUT always, POLLIN exactly when a frame is queued. */
 TEST_F(tap0, poll_states)
 {
-	struct pollfd p = { .fd = self->fd, .events = POLLIN | POLLOUT };
+	struct pollfd p = { .fd = self->t.fd, .events = POLLIN | POLLOUT };
 
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	EXPECT_EQ(POLLOUT, p.revents);
@@ -333,10 +320,10 @@ TEST_F(tap0, poll_states)
 	send_msg(_metadata, self);
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	EXPECT_EQ(POLLIN | POLLOUT, p.revents);
-	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(FRAME_LEN, read(self->t.fd, self->buf, sizeof(self->buf)));
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	EXPECT_EQ(POLLIN | POLLOUT, p.revents);
-	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(FRAME_LEN, read(self->t.fd, self->buf, sizeof(self->buf)));
 	ASSERT_EQ(1, poll(&p, 1, 0));
 	EXPECT_EQ(POLLOUT, p.revents);
 
@@ -359,7 +346,7 @@ static pid_t send_later(struct __test_metadata *_metadata,
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		usleep(300 * 1000);
-		_exit(udp_send_peer(self->sock, 0, PEER_PORT, MSG,
+		_exit(udp_send_peer(self->t.sock, 0, PEER_PORT, MSG,
 				    MSG_LEN) == MSG_LEN ? 0 : 1);
 	}
 	return pid;
@@ -368,7 +355,7 @@ static pid_t send_later(struct __test_metadata *_metadata,
 /* A sleeping poll() and a sleeping read() wake up when a frame comes. */
 TEST_F(tap0, wakeup)
 {
-	struct pollfd p = { .fd = self->fd, .events = POLLIN };
+	struct pollfd p = { .fd = self->t.fd, .events = POLLIN };
 	int round, status;
 	pid_t pid;
 
@@ -379,10 +366,10 @@ TEST_F(tap0, wakeup)
 			EXPECT_EQ(POLLIN, p.revents);
 		}
 		alarm(10);
-		ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf,
+		ASSERT_EQ(FRAME_LEN, read(self->t.fd, self->buf,
 					  sizeof(self->buf)));
 		alarm(0);
-		check_udp_frame(_metadata, self->buf, FRAME_LEN, self->port,
+		check_udp_frame(_metadata, self->buf, FRAME_LEN, self->t.port,
 				PEER_PORT, MSG, MSG_LEN);
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_EQ(0, status);
@@ -405,29 +392,29 @@ TEST_F(tap0, select_epoll)
 
 	FD_ZERO(&rd);
 	FD_ZERO(&wr);
-	FD_SET(self->fd, &rd);
-	FD_SET(self->fd, &wr);
-	ASSERT_EQ(1, select(self->fd + 1, &rd, &wr, NULL, &tv));
-	EXPECT_FALSE(FD_ISSET(self->fd, &rd));
-	EXPECT_TRUE(FD_ISSET(self->fd, &wr));
+	FD_SET(self->t.fd, &rd);
+	FD_SET(self->t.fd, &wr);
+	ASSERT_EQ(1, select(self->t.fd + 1, &rd, &wr, NULL, &tv));
+	EXPECT_FALSE(FD_ISSET(self->t.fd, &rd));
+	EXPECT_TRUE(FD_ISSET(self->t.fd, &wr));
 
 	/* Asleep in select() for reading until the child's frame. */
 	pid = send_later(_metadata, self);
 	FD_ZERO(&rd);
-	FD_SET(self->fd, &rd);
+	FD_SET(self->t.fd, &rd);
 	tv.tv_sec = 10;
-	ASSERT_EQ(1, select(self->fd + 1, &rd, NULL, NULL, &tv));
-	EXPECT_TRUE(FD_ISSET(self->fd, &rd));
+	ASSERT_EQ(1, select(self->t.fd + 1, &rd, NULL, NULL, &tv));
+	EXPECT_TRUE(FD_ISSET(self->t.fd, &rd));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
-	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
-	check_udp_frame(_metadata, self->buf, FRAME_LEN, self->port,
+	ASSERT_EQ(FRAME_LEN, read(self->t.fd, self->buf, sizeof(self->buf)));
+	check_udp_frame(_metadata, self->buf, FRAME_LEN, self->t.port,
 			PEER_PORT, MSG, MSG_LEN);
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	ASSERT_LE(0, ep);
 	ev.data.u32 = 7;
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->fd, &ev));
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->t.fd, &ev));
 	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
 	/* Asleep in epoll_wait() until the child's frame. */
@@ -444,9 +431,9 @@ TEST_F(tap0, select_epoll)
 	send_msg(_metadata, self);
 	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
 	EXPECT_EQ(EPOLLIN, ev.events);
-	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
-	ASSERT_EQ(FRAME_LEN, read(self->fd, self->buf, sizeof(self->buf)));
-	EXPECT_FALSE(queued(self->fd));
+	ASSERT_EQ(FRAME_LEN, read(self->t.fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(FRAME_LEN, read(self->t.fd, self->buf, sizeof(self->buf)));
+	EXPECT_FALSE(queued(self->t.fd));
 	EXPECT_EQ(0, close(ep));
 }
 
@@ -465,33 +452,33 @@ TEST_F(tap0, readv_writev)
 	size_t len;
 
 	send_msg(_metadata, self);
-	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = self->fd, .events = POLLIN },
+	ASSERT_EQ(1, poll(&(struct pollfd){ .fd = self->t.fd, .events = POLLIN },
 			  1, 2000));
-	ASSERT_EQ(FRAME_LEN, readv(self->fd, iov, 3));
+	ASSERT_EQ(FRAME_LEN, readv(self->t.fd, iov, 3));
 	memcpy(frame, pad, 2);
 	memcpy(frame + 2, hdr, 14);
 	memcpy(frame + 16, rest, FRAME_LEN - 16);
-	check_udp_frame(_metadata, frame, FRAME_LEN, self->port, PEER_PORT,
+	check_udp_frame(_metadata, frame, FRAME_LEN, self->t.port, PEER_PORT,
 			MSG, MSG_LEN);
 
 	/* Shorter vector than the frame: truncated to it. */
 	send_msg(_metadata, self);
 	iov[2].iov_len = 10;
-	ASSERT_EQ(26, readv(self->fd, iov, 3));
+	ASSERT_EQ(26, readv(self->t.fd, iov, 3));
 	EXPECT_EQ(0, memcmp(hdr, frame + 2, 14));
-	EXPECT_FALSE(queued(self->fd));
+	EXPECT_FALSE(queued(self->t.fd));
 
 	/* writev: a frame in four pieces, cut inside the padding too. */
-	len = build_to_tap(self->buf, 0, self->port, MSG, MSG_LEN);
+	len = build_to_tap(self->buf, 0, self->t.port, MSG, MSG_LEN);
 	iov[0] = (struct iovec){ self->buf, 1 };
 	iov[1] = (struct iovec){ self->buf + 1, 6 };
 	iov[2] = (struct iovec){ self->buf + 7, 20 };
 	iov[3] = (struct iovec){ self->buf + 27, len - 27 };
-	ASSERT_EQ(len, writev(self->fd, iov, 4));
-	ASSERT_EQ(MSG_LEN, recv(self->sock, got, sizeof(got), 0));
+	ASSERT_EQ(len, writev(self->t.fd, iov, 4));
+	ASSERT_EQ(MSG_LEN, recv(self->t.sock, got, sizeof(got), 0));
 	EXPECT_EQ(0, memcmp(got, MSG, MSG_LEN));
 
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* Each open file is a reader with its own copy; dup()s share one. */
@@ -507,13 +494,13 @@ TEST_F(tap0, two_openers)
 	fd2 = tap_open(0, O_RDWR | O_NONBLOCK);
 	ASSERT_LE(0, fd2);
 	send_msg(_metadata, self);
-	ASSERT_EQ(FRAME_LEN, tap_read_wait(self->fd, self->buf,
+	ASSERT_EQ(FRAME_LEN, tap_read_wait(self->t.fd, self->buf,
 					   sizeof(self->buf), 2000));
 	ASSERT_EQ(FRAME_LEN, read(fd2, b2, sizeof(b2)));
 	EXPECT_EQ(0, memcmp(self->buf, b2, FRAME_LEN));
-	check_udp_frame(_metadata, b2, FRAME_LEN, self->port, PEER_PORT,
+	check_udp_frame(_metadata, b2, FRAME_LEN, self->t.port, PEER_PORT,
 			MSG, MSG_LEN);
-	EXPECT_FALSE(queued(self->fd));
+	EXPECT_FALSE(queued(self->t.fd));
 	EXPECT_FALSE(queued(fd2));
 
 	/* A dup of fd2 is the same reader: one copy between them. */
@@ -522,17 +509,17 @@ TEST_F(tap0, two_openers)
 	send_msg(_metadata, self);
 	ASSERT_EQ(FRAME_LEN, tap_read_wait(fd3, b2, sizeof(b2), 2000));
 	EXPECT_FALSE(queued(fd2));
-	ASSERT_EQ(FRAME_LEN, tap_read_wait(self->fd, self->buf,
+	ASSERT_EQ(FRAME_LEN, tap_read_wait(self->t.fd, self->buf,
 					   sizeof(self->buf), 2000));
 	close(fd3);
 
 	/* Any opener can write. */
-	len = build_to_tap(self->buf, 0, self->port, MSG, MSG_LEN);
+	len = build_to_tap(self->buf, 0, self->t.port, MSG, MSG_LEN);
 	ASSERT_EQ(len, write(fd2, self->buf, len));
-	ASSERT_EQ(MSG_LEN, recv(self->sock, got, sizeof(got), 0));
+	ASSERT_EQ(MSG_LEN, recv(self->t.sock, got, sizeof(got), 0));
 	close(fd2);
 
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* tap1 is a tap of its own: its frames do not show up on tap0. */
@@ -557,11 +544,11 @@ TEST_F(tap0, taps_independent)
 			    "\xfe\xfd\x00\x00\x00\x01\xfe\xfd\x00\x00\x00\x01",
 			    12));
 	EXPECT_EQ(0, memcmp(self->buf + 2 + 14 + 12, "\x0a\x63\x01\x01", 4));
-	EXPECT_FALSE(queued(self->fd));
+	EXPECT_FALSE(queued(self->t.fd));
 	close(fd1);
 	close(s1);
 	EXPECT_EQ(0, tap_stats_check(1, &st1, &d1));
-	EXPECT_EQ(0, tap_stats_check(0, &self->st,
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st,
 				     &(struct tap_stats){ .v = { 0 } }));
 	tap_cleanup(1);
 }
@@ -583,7 +570,7 @@ TEST_F(tap0, open_while_down)
 	EXPECT_EQ(FRAME_LEN, tap_read_wait(fd2, self->buf, sizeof(self->buf),
 					   2000));
 	/* The fixture's file, open since before, has its copy as well. */
-	EXPECT_EQ(FRAME_LEN, tap_read_wait(self->fd, self->buf,
+	EXPECT_EQ(FRAME_LEN, tap_read_wait(self->t.fd, self->buf,
 					   sizeof(self->buf), 2000));
 	close(fd2);
 	fd2 = tap_open(0, O_RDONLY);
@@ -633,18 +620,18 @@ TEST(open_enxio)
 TEST_F(tap0, espipe)
 {
 	errno = 0;
-	EXPECT_EQ(-1, lseek(self->fd, 0, SEEK_SET));
+	EXPECT_EQ(-1, lseek(self->t.fd, 0, SEEK_SET));
 	EXPECT_EQ(ESPIPE, errno);
 	errno = 0;
-	EXPECT_EQ(-1, lseek(self->fd, 0, SEEK_CUR));
+	EXPECT_EQ(-1, lseek(self->t.fd, 0, SEEK_CUR));
 	EXPECT_EQ(ESPIPE, errno);
 	errno = 0;
-	EXPECT_EQ(-1, pread(self->fd, self->buf, 100, 0));
+	EXPECT_EQ(-1, pread(self->t.fd, self->buf, 100, 0));
 	EXPECT_EQ(ESPIPE, errno);
 	errno = 0;
-	EXPECT_EQ(-1, pwrite(self->fd, self->buf, 100, 0));
+	EXPECT_EQ(-1, pwrite(self->t.fd, self->buf, 100, 0));
 	EXPECT_EQ(ESPIPE, errno);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st,
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st,
 				     &(struct tap_stats){ .v = { 0 } }));
 }
 
@@ -654,13 +641,13 @@ TEST_F(tap0, enotty)
 	int v = 0;
 
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->fd, 0x12345678, &v));
+	EXPECT_EQ(-1, ioctl(self->t.fd, 0x12345678, &v));
 	EXPECT_EQ(ENOTTY, errno);
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->fd, _IOW('T', 202, int), &v)); /* TUNSETIFF */
+	EXPECT_EQ(-1, ioctl(self->t.fd, _IOW('T', 202, int), &v)); /* TUNSETIFF */
 	EXPECT_EQ(ENOTTY, errno);
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(self->fd, FIONREAD, &v));
+	EXPECT_EQ(-1, ioctl(self->t.fd, FIONREAD, &v));
 	EXPECT_EQ(ENOTTY, errno);
 }
 

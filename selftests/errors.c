@@ -17,10 +17,7 @@
 #define PEER_PORT	5555
 
 FIXTURE(tap0) {
-	int fd;			/* /dev/tap0, non-blocking */
-	int sock;		/* UDP socket bound to 10.99.0.1 */
-	uint16_t port;
-	struct tap_stats st;	/* tap0's counters after setup */
+	struct tap_fixture t;	/* /dev/tap0 non-blocking */
 	int drops;		/* drops_start() */
 	uint8_t buf[MAX_FRAME];
 	uint8_t frame[MAX_FRAME];
@@ -28,30 +25,21 @@ FIXTURE(tap0) {
 
 FIXTURE_SETUP(tap0)
 {
-	self->fd = -1;
-	self->sock = -1;
+	const char *err;
+
+	self->t.fd = -1;
+	self->t.sock = -1;
 	self->drops = 0;
 	REQUIRE_TAPS(return, 1);
-	ASSERT_EQ(0, tap_setup(0));
-	self->fd = tap_open(0, O_RDWR | O_NONBLOCK);
-	ASSERT_LE(0, self->fd) TH_LOG("open /dev/tap0: %s", strerror(errno));
-	self->sock = udp_socket(0, 0);
-	ASSERT_LE(0, self->sock);
-	self->port = udp_local_port(self->sock);
-	ASSERT_EQ(0, tap_stats(0, &self->st));
+	err = tap_fixture_setup(&self->t, O_RDWR | O_NONBLOCK);
+	ASSERT_TRUE(err == NULL) TH_LOG("%s: %s", err, strerror(errno));
 	self->drops = drops_start();
 	ASSERT_LE(0, self->drops);
 }
 
 FIXTURE_TEARDOWN(tap0)
 {
-	if (self->fd >= 0) {
-		/* A test reads all it expects: anything left is news. */
-		tap_dump(self->fd, "unexpected");
-		close(self->fd);
-	}
-	if (self->sock >= 0)
-		close(self->sock);
+	tap_fixture_close(&self->t);
 	drops_stop(self->drops);
 	tap_cleanup(0);
 }
@@ -66,9 +54,9 @@ static void inject_ok(struct __test_metadata *_metadata,
 
 	for (i = 0; i < plen; i++)
 		payload[i] = i ^ plen;
-	len = build_to_tap(self->frame, 0, self->port, payload, plen);
+	len = build_to_tap(self->frame, 0, self->t.port, payload, plen);
 	ASSERT_EQ(len, write(fd, self->frame, len));
-	ASSERT_EQ(plen, recv(self->sock, got, sizeof(got), MSG_DONTWAIT));
+	ASSERT_EQ(plen, recv(self->t.sock, got, sizeof(got), MSG_DONTWAIT));
 	EXPECT_EQ(0, memcmp(got, payload, plen));
 	want->v[S_RX_PACKETS]++;
 	want->v[S_RX_BYTES] += len - ETHERTAP_PAD;
@@ -84,7 +72,7 @@ static void send_seq(struct __test_metadata *_metadata,
 
 	for (i = first; i < first + n; i++) {
 		snprintf(msg, sizeof(msg), "seq %04u", i);
-		ASSERT_EQ(8, udp_send_peer(self->sock, 0, PEER_PORT, msg, 8));
+		ASSERT_EQ(8, udp_send_peer(self->t.sock, 0, PEER_PORT, msg, 8));
 	}
 }
 
@@ -122,26 +110,26 @@ TEST_F(tap0, write_too_short)
 	static const size_t lens[] = { 0, 1, 2, 14, 15 };
 	unsigned int i;
 
-	build_to_tap(self->frame, 0, self->port, "x", 1);
+	build_to_tap(self->frame, 0, self->t.port, "x", 1);
 	for (i = 0; i < ARRAY_SIZE(lens); i++) {
 		errno = 0;
-		EXPECT_EQ(-1, write(self->fd, self->frame, lens[i]));
+		EXPECT_EQ(-1, write(self->t.fd, self->frame, lens[i]));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("len %zu", lens[i]);
 	}
 	d.v[S_RX_ERRORS] = d.v[S_RX_LENGTH_ERRORS] =
 		d.v[E_RX_ERROR_TOO_SHORT] = i;
-	EXPECT_FALSE(udp_pending(self->sock));
+	EXPECT_FALSE(udp_pending(self->t.sock));
 	/* Refused before any buffer was taken: no frame to free. */
 	EXPECT_EQ(0, drops_check(self->drops, "PKT_TOO_SMALL", 0));
 
 	/* Exactly 16 is a (bodiless) frame: accepted, the stack drops it. */
-	EXPECT_EQ(16, write(self->fd, self->frame, 16));
+	EXPECT_EQ(16, write(self->t.fd, self->frame, 16));
 	d.v[S_RX_PACKETS]++;
 	d.v[S_RX_BYTES] += 14;
 
 	/* The tap still works. */
-	inject_ok(_metadata, self, self->fd, 100, &d);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	inject_ok(_metadata, self, self->t.fd, 100, &d);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* Longer than pad + header + MTU (+ 4 with a VLAN tag): EMSGSIZE. */
@@ -156,22 +144,22 @@ TEST_F(tap0, write_too_long)
 	size_t len;
 
 	/* 1500 bytes of IPv4 is the longest frame at MTU 1500. */
-	inject_ok(_metadata, self, self->fd, 1500 - IP_HDR - UDP_HDR, &d);
-	len = build_to_tap(self->frame, 0, self->port, payload,
+	inject_ok(_metadata, self, self->t.fd, 1500 - IP_HDR - UDP_HDR, &d);
+	len = build_to_tap(self->frame, 0, self->t.port, payload,
 			   1501 - IP_HDR - UDP_HDR);
 	ASSERT_EQ(ETHERTAP_PAD + ETH_HDR + 1501, len);
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, self->frame, len));
+	EXPECT_EQ(-1, write(self->t.fd, self->frame, len));
 	EXPECT_EQ(EMSGSIZE, errno);
 	refused++;
 
 	/* Far too long for any MTU; and the longest write there is + 1. */
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, big, sizeof(big)));
+	EXPECT_EQ(-1, write(self->t.fd, big, sizeof(big)));
 	EXPECT_EQ(EMSGSIZE, errno);
 	refused++;
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, self->frame,
+	EXPECT_EQ(-1, write(self->t.fd, self->frame,
 			    ETHERTAP_PAD + 18 + ETHERTAP_MAX_MTU + 1));
 	EXPECT_EQ(EMSGSIZE, errno);
 	refused++;
@@ -180,35 +168,35 @@ TEST_F(tap0, write_too_long)
 	for (i = 0; i < 2; i++) {
 		len = build_udp_frame_vlan(self->frame, 0, mac, peer, tpids[i],
 					   inet_be("10.99.0.2"), 40000,
-					   inet_be("10.99.0.1"), self->port,
+					   inet_be("10.99.0.1"), self->t.port,
 					   payload, 1500 - IP_HDR - UDP_HDR);
 		ASSERT_EQ(ETHERTAP_PAD + ETH_HDR + 4 + 1500, len);
-		EXPECT_EQ(len, write(self->fd, self->frame, len))
+		EXPECT_EQ(len, write(self->t.fd, self->frame, len))
 			TH_LOG("tpid %04x: %s", tpids[i], strerror(errno));
 		d.v[S_RX_PACKETS]++;
 		d.v[S_RX_BYTES] += len - ETHERTAP_PAD;
 		EXPECT_EQ(1500 - IP_HDR - UDP_HDR,
-			  recv(self->sock, got, sizeof(got), MSG_DONTWAIT))
+			  recv(self->t.sock, got, sizeof(got), MSG_DONTWAIT))
 			TH_LOG("tpid %04x", tpids[i]);
 		errno = 0;
-		EXPECT_EQ(-1, write(self->fd, self->frame, len + 1));
+		EXPECT_EQ(-1, write(self->t.fd, self->frame, len + 1));
 		EXPECT_EQ(EMSGSIZE, errno) TH_LOG("tpid %04x", tpids[i]);
 		refused++;
 	}
 
 	/* The limit follows the MTU. */
 	ASSERT_EQ(0, tap_set_mtu(0, 9000));
-	inject_ok(_metadata, self, self->fd, 9000 - IP_HDR - UDP_HDR, &d);
-	len = build_to_tap(self->frame, 0, self->port, payload,
+	inject_ok(_metadata, self, self->t.fd, 9000 - IP_HDR - UDP_HDR, &d);
+	len = build_to_tap(self->frame, 0, self->t.port, payload,
 			   9001 - IP_HDR - UDP_HDR);
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, self->frame, len));
+	EXPECT_EQ(-1, write(self->t.fd, self->frame, len));
 	EXPECT_EQ(EMSGSIZE, errno);
 	refused++;
 	ASSERT_EQ(0, tap_set_mtu(0, 68));
-	inject_ok(_metadata, self, self->fd, 68 - IP_HDR - UDP_HDR, &d);
+	inject_ok(_metadata, self, self->t.fd, 68 - IP_HDR - UDP_HDR, &d);
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, self->frame, ETHERTAP_PAD + ETH_HDR + 69));
+	EXPECT_EQ(-1, write(self->t.fd, self->frame, ETHERTAP_PAD + ETH_HDR + 69));
 	EXPECT_EQ(EMSGSIZE, errno);
 	refused++;
 	ASSERT_EQ(0, tap_set_mtu(0, 1500));
@@ -218,11 +206,11 @@ TEST_F(tap0, write_too_long)
 	 */
 	EXPECT_EQ(0, drops_check(self->drops, "PKT_TOO_BIG", refused - 2));
 
-	EXPECT_FALSE(udp_pending(self->sock));
+	EXPECT_FALSE(udp_pending(self->t.sock));
 	d.v[S_RX_ERRORS] = d.v[S_RX_LENGTH_ERRORS] =
 		d.v[E_RX_ERROR_TOO_LONG] = refused;
-	inject_ok(_metadata, self, self->fd, 1, &d);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	inject_ok(_metadata, self, self->t.fd, 1, &d);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* Interface down: ENETDOWN, counted as dropped; fine again once up. */
@@ -232,21 +220,21 @@ TEST_F(tap0, write_down)
 	size_t len;
 
 	ASSERT_EQ(0, tap_set_up(0, 0));
-	len = build_to_tap(self->frame, 0, self->port, "down", 4);
+	len = build_to_tap(self->frame, 0, self->t.port, "down", 4);
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, self->frame, len));
+	EXPECT_EQ(-1, write(self->t.fd, self->frame, len));
 	EXPECT_EQ(ENETDOWN, errno);
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, self->frame, 16));
+	EXPECT_EQ(-1, write(self->t.fd, self->frame, 16));
 	EXPECT_EQ(ENETDOWN, errno);
 	d.v[S_RX_DROPPED] = d.v[E_RX_DROPPED_DOWN] = 2;
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 	EXPECT_EQ(0, drops_check(self->drops, "DEV_READY", 2));
 
 	ASSERT_EQ(0, tap_set_up(0, 1));
-	EXPECT_FALSE(udp_pending(self->sock));
-	inject_ok(_metadata, self, self->fd, 33, &d);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_FALSE(udp_pending(self->t.sock));
+	inject_ok(_metadata, self, self->t.fd, 33, &d);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* A buffer that cannot be read: EFAULT, rx_errors. */
@@ -265,27 +253,27 @@ TEST_F(tap0, write_fault)
 
 	/* Wholly unreadable. */
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, map + pg, 100));
+	EXPECT_EQ(-1, write(self->t.fd, map + pg, 100));
 	EXPECT_EQ(EFAULT, errno);
 	/* A good frame whose last 10 bytes lie in the unreadable page. */
-	len = build_to_tap(self->frame, 0, self->port, "fault", 5);
+	len = build_to_tap(self->frame, 0, self->t.port, "fault", 5);
 	memcpy(map + pg - (len - 10), self->frame, len - 10);
 	errno = 0;
-	EXPECT_EQ(-1, write(self->fd, map + pg - (len - 10), len));
+	EXPECT_EQ(-1, write(self->t.fd, map + pg - (len - 10), len));
 	EXPECT_EQ(EFAULT, errno);
 	/* writev with a bad second piece. */
 	iov[0] = (struct iovec){ self->frame, 20 };
 	iov[1] = (struct iovec){ map + pg, len - 20 };
 	errno = 0;
-	EXPECT_EQ(-1, writev(self->fd, iov, 2));
+	EXPECT_EQ(-1, writev(self->t.fd, iov, 2));
 	EXPECT_EQ(EFAULT, errno);
 	munmap(map, 2 * pg);
 
-	EXPECT_FALSE(udp_pending(self->sock));
+	EXPECT_FALSE(udp_pending(self->t.sock));
 	EXPECT_EQ(0, drops_check(self->drops, "SKB_UCOPY_FAULT", 3));
 	d.v[S_RX_ERRORS] = d.v[E_RX_ERROR_FAULT] = 3;
-	inject_ok(_metadata, self, self->fd, 200, &d);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	inject_ok(_metadata, self, self->t.fd, 200, &d);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* A read buffer that cannot be written: EFAULT, counted. */
@@ -301,14 +289,14 @@ TEST_F(tap0, read_fault)
 	ASSERT_NE(MAP_FAILED, map);
 	send_seq(_metadata, self, 0, 2);
 	errno = 0;
-	EXPECT_EQ(-1, read(self->fd, map, 256));
+	EXPECT_EQ(-1, read(self->t.fd, map, 256));
 	EXPECT_EQ(EFAULT, errno);
 	munmap(map, pg);
 	EXPECT_EQ(0, drops_check(self->drops, "SKB_UCOPY_FAULT", 1));
 	/* The next frame is intact. */
-	read_seq(_metadata, self->fd, 1);
-	read_none(_metadata, self->fd);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	read_seq(_metadata, self->t.fd, 1);
+	read_none(_metadata, self->t.fd);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* Nobody has the tap open: every frame is dropped and counted. */
@@ -317,21 +305,21 @@ TEST_F(tap0, tx_no_reader)
 	struct tap_stats d = { .v = {
 		[S_TX_DROPPED] = 5, [E_TX_DROPPED_NO_READER] = 5 } };
 
-	close(self->fd);
-	self->fd = -1;
+	close(self->t.fd);
+	self->t.fd = -1;
 	send_seq(_metadata, self, 0, 5);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 	EXPECT_EQ(0, drops_check(self->drops, "DEV_READY", 5));
 
 	/* A reader again: frames are queued again, nothing before them. */
-	self->fd = tap_open(0, O_RDWR | O_NONBLOCK);
-	ASSERT_LE(0, self->fd);
+	self->t.fd = tap_open(0, O_RDWR | O_NONBLOCK);
+	ASSERT_LE(0, self->t.fd);
 	send_seq(_metadata, self, 5, 1);
-	read_seq(_metadata, self->fd, 5);
-	read_none(_metadata, self->fd);
+	read_seq(_metadata, self->t.fd, 5);
+	read_none(_metadata, self->t.fd);
 	d.v[S_TX_PACKETS] = 1;
 	d.v[S_TX_BYTES] = SEQ_FRAME;
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /*
@@ -349,16 +337,16 @@ TEST_F(tap0, tx_queue_full)
 
 	ASSERT_EQ(0, tap_set_txqlen(0, 4));
 	send_seq(_metadata, self, 0, 10);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 	EXPECT_EQ(0, drops_check(self->drops, "FULL_RING", 6));
 	for (i = 0; i < 4; i++)
-		read_seq(_metadata, self->fd, i);
-	read_none(_metadata, self->fd);
+		read_seq(_metadata, self->t.fd, i);
+	read_none(_metadata, self->t.fd);
 
 	/* Room again: the next frame is queued, overflow left no trace. */
 	send_seq(_metadata, self, 10, 1);
-	read_seq(_metadata, self->fd, 10);
-	read_none(_metadata, self->fd);
+	read_seq(_metadata, self->t.fd, 10);
+	read_none(_metadata, self->t.fd);
 	d.v[S_TX_PACKETS]++;
 	d.v[S_TX_BYTES] += SEQ_FRAME;
 
@@ -366,15 +354,15 @@ TEST_F(tap0, tx_queue_full)
 	send_seq(_metadata, self, 11, 1);
 	ASSERT_EQ(0, tap_set_txqlen(0, 2));
 	send_seq(_metadata, self, 12, 3);
-	read_seq(_metadata, self->fd, 11);
-	read_seq(_metadata, self->fd, 12);
-	read_none(_metadata, self->fd);
+	read_seq(_metadata, self->t.fd, 11);
+	read_seq(_metadata, self->t.fd, 12);
+	read_none(_metadata, self->t.fd);
 	d.v[S_TX_PACKETS] += 2;
 	d.v[S_TX_BYTES] += 2 * SEQ_FRAME;
 	d.v[S_TX_DROPPED] += 2;
 	d.v[E_TX_DROPPED_QUEUE_FULL] += 2;
 	d.v[E_TX_READER_COPY_DROPPED] += 2;
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 	EXPECT_EQ(0, drops_check(self->drops, "FULL_RING", 2));
 }
 
@@ -401,7 +389,7 @@ TEST_F(tap0, tx_one_reader_full)
 		read_seq(_metadata, fd2, i);
 	}
 	read_none(_metadata, fd2);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st,
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st,
 				     &(struct tap_stats){ .v = {
 		[S_TX_PACKETS] = 7, [S_TX_BYTES] = 7 * SEQ_FRAME,
 		[E_TX_READER_COPY_DROPPED] = 3 } }));
@@ -409,16 +397,16 @@ TEST_F(tap0, tx_one_reader_full)
 	EXPECT_EQ(0, drops_check(self->drops, "FULL_RING", 3));
 	/* fd2 stops reading: four more fill it, two more find both full. */
 	send_seq(_metadata, self, 7, 6);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 	EXPECT_EQ(0, drops_check(self->drops, "FULL_RING", 11 - 3));
 	/* The full one has the first four; closing it counts them. */
-	read_seq(_metadata, self->fd, 0);
-	close(self->fd);
-	self->fd = -1;
+	read_seq(_metadata, self->t.fd, 0);
+	close(self->t.fd);
+	self->t.fd = -1;
 	read_seq(_metadata, fd2, 7);
 	close(fd2);
 	d.v[E_TX_UNREAD_AT_CLOSE] = 3 + 3;
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* Frames still queued at close are counted once, when the file goes. */
@@ -429,17 +417,17 @@ TEST_F(tap0, tx_unread_at_close)
 	int fd2, fd3;
 
 	send_seq(_metadata, self, 0, 3);
-	read_seq(_metadata, self->fd, 0);
+	read_seq(_metadata, self->t.fd, 0);
 	/* A dup keeps the file open: nothing counted yet. */
-	fd2 = dup(self->fd);
+	fd2 = dup(self->t.fd);
 	ASSERT_LE(0, fd2);
-	close(self->fd);
-	self->fd = fd2;
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	close(self->t.fd);
+	self->t.fd = fd2;
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 	close(fd2);
-	self->fd = -1;
+	self->t.fd = -1;
 	d.v[E_TX_UNREAD_AT_CLOSE] = 2;
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 
 	/* An empty queue at close counts nothing. */
 	fd3 = tap_open(0, O_RDWR | O_NONBLOCK);
@@ -450,7 +438,7 @@ TEST_F(tap0, tx_unread_at_close)
 	close(fd3);
 	d.v[S_TX_PACKETS] += 2;
 	d.v[S_TX_BYTES] += 2 * SEQ_FRAME;
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /*
@@ -469,8 +457,8 @@ TEST_F(tap0, tx_conservation)
 	int fds[READERS];
 
 	ASSERT_EQ(0, tap_set_txqlen(0, LIMIT));
-	fds[0] = self->fd;
-	self->fd = -1;
+	fds[0] = self->t.fd;
+	self->t.fd = -1;
 	for (r = 1; r < READERS; r++) {
 		fds[r] = tap_open(0, O_RDWR | O_NONBLOCK);
 		ASSERT_LE(0, fds[r]);
@@ -534,7 +522,7 @@ TEST_F(tap0, tx_conservation)
 	/* Every copy is accounted for: read, dropped or unread at close. */
 	EXPECT_EQ(READERS * FRAMES,
 		  nread[0] + nread[1] + nread[2] + copy_drop + unread);
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 /* Receive side conservation: frames of many sizes, all counted. */
@@ -544,10 +532,10 @@ TEST_F(tap0, rx_conservation)
 	unsigned int i;
 
 	for (i = 0; i < 40; i++)
-		inject_ok(_metadata, self, self->fd, (i * 37) % 1473, &d);
+		inject_ok(_metadata, self, self->t.fd, (i * 37) % 1473, &d);
 	EXPECT_EQ(40, d.v[S_RX_PACKETS]);
-	EXPECT_FALSE(udp_pending(self->sock));
-	EXPECT_EQ(0, tap_stats_check(0, &self->st, &d));
+	EXPECT_FALSE(udp_pending(self->t.sock));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 TEST_HARNESS_MAIN

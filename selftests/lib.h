@@ -885,4 +885,53 @@ static inline int udp_pending(int fd)
 	return poll(&p, 1, 0) == 1;
 }
 
+/*
+ * What the tap0 fixtures of chardev, errors and arpmode share: tap0 set
+ * up, /dev/tap0 open, a UDP socket bound to 10.99.0.1, tap0's counters
+ * once all that is done.
+ */
+struct tap_fixture {
+	int fd;			/* /dev/tap0 */
+	int sock;		/* UDP socket bound to 10.99.0.1 */
+	uint16_t port;		/* its port */
+	struct tap_stats st;	/* tap0's counters after setup */
+};
+
+/* Set @t up, /dev/tap0 opened with @flags: NULL, or what failed. */
+static inline const char *tap_fixture_setup(struct tap_fixture *t, int flags)
+{
+	t->sock = -1;
+	t->fd = -1;
+	if (tap_setup(0))
+		return "tap_setup(0)";
+	t->fd = tap_open(0, flags);
+	if (t->fd < 0)
+		return "open /dev/tap0";
+	t->sock = udp_socket(0, 0);
+	if (t->sock < 0)
+		return "UDP socket on 10.99.0.1";
+	t->port = udp_local_port(t->sock);
+	if (!t->port)
+		return "the UDP socket's port";
+	if (tap_stats(0, &t->st))
+		return "tap0's counters";
+	return NULL;
+}
+
+/*
+ * Close what tap_fixture_setup() opened.  A test reads all it expects:
+ * a frame still queued on /dev/tap0 is printed as unexpected.
+ */
+static inline void tap_fixture_close(struct tap_fixture *t)
+{
+	if (t->fd >= 0) {
+		tap_dump(t->fd, "unexpected");
+		close(t->fd);
+	}
+	if (t->sock >= 0)
+		close(t->sock);
+	t->fd = -1;
+	t->sock = -1;
+}
+
 #endif /* _ETHERTAP_SELFTEST_LIB_H */

@@ -4,18 +4,12 @@
 # Loading, unloading and the device nodes: max_taps, rmmod while open,
 # mknod, node permissions, make install + modprobe + autoload, and 50
 # load/unload cycles with traffic.  Run by run.sh with the modules loaded.
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 moddir=${ETHERTAP_MODDIR:?}
 tmp=$(mktemp -d)
 
 unload() { rmmod ethertap_netlink netlink_dev ethertap 2>/dev/null; ! [ -d /sys/module/ethertap ]; }
 load() { insmod "$moddir"/ethertap.ko "$@" && insmod "$moddir"/netlink_dev.ko; }
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
-
 ktap_print_header
 ktap_set_plan 13
 

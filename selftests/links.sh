@@ -4,14 +4,9 @@
 # Taps at run time: ip link add/del type ethertap, deletion under open
 # files, network namespaces, and unloading with taps in other namespaces.
 # Run by run.sh with ethertap max_taps=2 and netlink_dev loaded.
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 moddir=${ETHERTAP_MODDIR:?}
 
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
 node() { stat -c '%t:%T' "/dev/$1" 2>/dev/null; }
 
 ktap_print_header

@@ -8,16 +8,10 @@
 # errno and its extack message.  Requests go through a small rtnetlink
 # client (exact errno and message); names and nodes are read from sysfs.
 # Run by run.sh with ethertap max_taps=2 and netlink_dev loaded.
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 moddir=${ETHERTAP_MODDIR:?}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
 
 # add [NAME [PID]]: RTM_NEWLINK of kind ethertap (in the namespace of PID);
 # prints "ok" or "ERRNO message".

@@ -4,16 +4,10 @@
 # tools/ethertap-dump -n: the raw netlink interface from the command line.
 # Run by run.sh with ethertap max_taps=2 and netlink_dev loaded; loads
 # ethertap_netlink itself.
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 moddir=${ETHERTAP_MODDIR:?}
 dump=$(cd .. && pwd)/tools/ethertap-dump
 tmp=$(mktemp -d)
-
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
 
 ktap_print_header
 ktap_set_plan 3

@@ -9,7 +9,7 @@
 # namespaces (ping and a 4 MiB TCP copy).  ARP mode still drops them, and
 # counts them.  Then SIOCGIFHWADDR on /dev/tapN, and ENOTTY for every other
 # ioctl.  Run by run.sh with ethertap max_taps=2 and netlink_dev loaded.
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 tmp=$(mktemp -d)
 pids=()
 
@@ -26,11 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
 stat_of() {	# stat_of DEV NAME: the ethtool -S counter NAME of DEV
 	ethtool -S "$1" | sed -n "s/^ *$2: //p"
 }

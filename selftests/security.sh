@@ -6,16 +6,11 @@
 # by hand and by the udev rule of Documentation/ethertap.rst.
 # Run by run.sh with ethertap max_taps=2 and netlink_dev loaded; loads
 # ethertap_netlink itself.
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 moddir=${ETHERTAP_MODDIR:?}
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
 nobody() { setpriv --reuid 65534 --regid 65534 --clear-groups "$@"; }
 taps() { ls /sys/class/ethertap | wc -l; }
 

@@ -5,15 +5,10 @@
 # ip -s -s link, tcpdump on tap0 (both directions), the "ethertap: " prefix
 # of kernel log lines, and dynamic debug.  Run by run.sh with the modules
 # loaded (ethertap max_taps=2, netlink_dev).
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 moddir=${ETHERTAP_MODDIR:?}
 tmp=$(mktemp -d)
 
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
 # Fields of a module, one "name=value" line each, in the order asked.
 fields() {
 	local f

@@ -5,13 +5,7 @@
 # through tap0 while /dev/tap0 is read; the timestamp comes back on the
 # socket's error queue (MSG_ERRQUEUE), and ethtool -T tap0 lists it.
 # Run by run.sh with ethertap max_taps=2 and netlink_dev loaded.
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
-
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ktap_print_header
 ktap_set_plan 2

@@ -10,17 +10,11 @@
 # form over an IPv6 underlay (fd77::1 and ::2) with the defaults (no -l,
 # no -d), -v, SIGINT and SIGHUP, and the daemon in the background logging
 # to syslog.  Run by run.sh with ethertap max_taps=2 and netlink_dev loaded.
-source "$KSFT_DIR/kselftest/ktap_helpers.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bin=$(cd "$(dirname "$0")/.." && pwd)/tools/ethertap-tunneld
 tmp=$(mktemp -d)
 umask 077
 declare -A pid
-
-check() {	# check "description" command...
-	local d=$1
-	shift
-	if "$@"; then ktap_test_pass "$d"; else ktap_test_fail "$d"; fi
-}
 
 # start NAME NS DEV LOCAL REMOTE [KEYFILE [OPTION...]]: a daemon in the
 # foreground, its log in $tmp/NAME.log; waits for its "started" line.
