@@ -14,7 +14,7 @@
 #   make lint            checkpatch, sparse, W=1 and a dkms build on every test kernel
 #   make deps            install what all of this needs (Debian 12, as root)
 #   make update-kernels  move the debug and next kernels to Debian's newest
-#                        series (tools/vm/pinned) and build them
+#                        series (scripts/vm/pinned) and build them
 #   make install         install the modules for the running kernel
 #   make deb             the Debian packages ethertap-dkms and ethertap-tools
 #                        in build/deb/ (lintian-checked)
@@ -24,8 +24,8 @@ KERNELS ?= 5.10 6.1 6.12 debug next
 LINT_KERNELS ?= $(KERNELS)
 
 ifneq ($(KVER),)
-KDIR := $(shell tools/vm/kernel $(KVER) kdir)
-KMAKEFLAGS := $(shell tools/vm/kernel $(KVER) makeflags)
+KDIR := $(shell scripts/vm/kernel $(KVER) kdir)
+KMAKEFLAGS := $(shell scripts/vm/kernel $(KVER) makeflags)
 OUT := $(CURDIR)/build/$(KVER)
 # next is a tree made by modules_prepare: no vmlinux for modpost to check.
 KTARGETS := $(if $(filter next,$(KVER)),$(patsubst %.c,%.o,$(filter %.c,$(SRCS))),modules)
@@ -52,7 +52,7 @@ clean:
 
 install: modules
 	$(MAKE) -C $(KDIR) M=$(OUT) $(KMAKEFLAGS) INSTALL_MOD_DIR=extra modules_install
-	depmod -a $(if $(KVER),$(shell tools/vm/kernel $(KVER) release))
+	depmod -a $(if $(KVER),$(shell scripts/vm/kernel $(KVER) release))
 
 uninstall:
 	rm -f /lib/modules/$(shell uname -r)/extra/ethertap.ko* \
@@ -61,17 +61,17 @@ uninstall:
 	depmod -a
 
 deps:
-	tools/deps install
+	scripts/deps install
 
 check:
-	@tools/deps ensure
-	@tools/check $(KERNELS)
+	@scripts/deps ensure
+	@scripts/check $(KERNELS)
 
 demo:
-	@tools/deps ensure
+	@scripts/deps ensure
 	@$(MAKE) -s KVER=6.12 modules >/dev/null
 	@$(MAKE) -s -C tools
-	tools/vm/run --kernel 6.12 -- tools/demo
+	scripts/vm/run --kernel 6.12 -- scripts/demo
 
 BENCH_KVER := $(or $(KVER),6.12)
 BENCH_OUT ?= $(CURDIR)/bench.txt
@@ -80,32 +80,32 @@ BENCH_SECONDS ?= 1
 BENCH_LOAD_REPS ?= 3
 
 bench:
-	@tools/deps ensure
+	@scripts/deps ensure
 	@$(MAKE) -s KVER=$(BENCH_KVER) modules >/dev/null
 	@$(MAKE) -s -C tools
-	tools/vm/run --kernel $(BENCH_KVER) --timeout 1800 -- env \
+	scripts/vm/run --kernel $(BENCH_KVER) --timeout 1800 -- env \
 		BENCH_OUT=$(abspath $(BENCH_OUT)) BENCH_RUNS=$(BENCH_RUNS) \
 		BENCH_SECONDS=$(BENCH_SECONDS) \
-		BENCH_LOAD_REPS=$(BENCH_LOAD_REPS) tools/bench
+		BENCH_LOAD_REPS=$(BENCH_LOAD_REPS) scripts/bench
 
 vm:
-	@tools/deps ensure
+	@scripts/deps ensure
 	@$(MAKE) -s KVER=$(or $(KVER),6.1) modules >/dev/null
-	tools/vm/run --kernel $(or $(KVER),6.1)
+	scripts/vm/run --kernel $(or $(KVER),6.1)
 
 lint:
-	@tools/deps ensure
-	@tools/lint $(LINT_KERNELS)
+	@scripts/deps ensure
+	@scripts/lint $(LINT_KERNELS)
 
 update-kernels:
-	@tools/deps ensure
-	tools/vm/update-kernels
+	@scripts/deps ensure
+	scripts/vm/update-kernels
 
 # The Debian packages, built from a copy of the tree in build/deb/ (where
 # the .debs land) and checked by lintian.
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 deb:
-	@tools/deps ensure
+	@scripts/deps ensure
 	rm -rf build/deb && mkdir -p build/deb
 	rsync -a --exclude=/build --exclude=/.git --exclude=/selftests/out \
 		--exclude=/bench.txt ./ build/deb/ethertap-$(VERSION)/

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the selftests inside a tools/vm/run guest and print their TAP.
+# Run the selftests inside a scripts/vm/run guest and print their TAP.
 # Before each test the modules are loaded afresh (ethertap max_taps=2 and
 # netlink_dev from $ETHERTAP_MODDIR); after it they must unload cleanly.
 #   selftests/run.sh [TEST...]     (default: every test)
