@@ -565,6 +565,47 @@ static inline int tap_stats_check(unsigned int n, const struct tap_stats *before
 	return bad;
 }
 
+/* What a fuzzer's model says counter @i of a tap moved by. */
+struct stat_want {
+	int i;
+	uint64_t want;
+};
+
+/*
+ * Compare the counters of tapN now (left in @now) with @before, for the
+ * @nw counters of @want only; print each difference with the fuzzer's
+ * @seed.  Returns how many differ (-1 if the counters could not be read).
+ */
+static inline int tap_stats_model(unsigned int n, const struct tap_stats *before,
+				  const struct stat_want *want, size_t nw,
+				  uint64_t seed, struct tap_stats *now)
+{
+	int bad = 0;
+	size_t c;
+
+	if (tap_stats(n, now))
+		return -1;
+	for (c = 0; c < nw; c++) {
+		uint64_t d = now->v[want[c].i] - before->v[want[c].i];
+
+		if (d != want[c].want) {
+			fprintf(stderr, "# seed %" PRIu64 ": tap%u %s moved by %"
+				PRIu64 ", model says %" PRIu64 "\n", seed, n,
+				stat_names[want[c].i], d, want[c].want);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* A number from the environment (0x for hex), or @dflt if unset or empty. */
+static inline uint64_t env_u64(const char *name, uint64_t dflt)
+{
+	const char *s = getenv(name);
+
+	return s && *s ? strtoull(s, NULL, 0) : dflt;
+}
+
 /*
  * ---- drop reasons ----
  * The frames ethertap's modules free as dropped, with the reason each

@@ -522,7 +522,6 @@ FIXTURE(nlz) {
 
 FIXTURE_SETUP(nlz)
 {
-	const char *seed = getenv("ETHERTAP_FUZZ_SEED");
 	struct nlz *z;
 	unsigned int i, t;
 
@@ -534,7 +533,7 @@ FIXTURE_SETUP(nlz)
 	z = calloc(1, sizeof(*z));
 	ASSERT_NE(NULL, z);
 	self->z = z;
-	z->seed = seed && *seed ? strtoull(seed, NULL, 0) : 1;
+	z->seed = env_u64("ETHERTAP_FUZZ_SEED", 1);
 	rng_seed(&z->rng, z->seed);
 	z->buf = malloc(BUFSZ + 64);
 	z->rnd = malloc(BUFSZ + 1000);
@@ -625,8 +624,7 @@ static void nl_works(struct __test_metadata *_metadata, struct nlz *z,
 TEST_F_TIMEOUT(nlz, fuzz, 600)
 {
 	struct nlz *z = self->z;
-	uint64_t ops = strtoull(getenv("ETHERTAP_NLFUZZ_OPS") ?: "3000",
-				NULL, 0);
+	uint64_t ops = env_u64("ETHERTAP_NLFUZZ_OPS", 3000);
 	struct tap_stats now;
 	unsigned int t, c;
 
@@ -658,7 +656,7 @@ TEST_F_TIMEOUT(nlz, fuzz, 600)
 	}
 
 	for (t = 0; t < 2; t++) {
-		const struct { int i; uint64_t want; } ck[] = {
+		const struct stat_want ck[] = {
 			{ S_RX_PACKETS, z->m[t].packets },
 			{ S_RX_BYTES, z->m[t].bytes },
 			{ E_RX_ERROR_TOO_SHORT, z->m[t].too_short },
@@ -670,21 +668,9 @@ TEST_F_TIMEOUT(nlz, fuzz, 600)
 			{ E_TX_DROPPED_NO_READER, z->m[t].no_reader },
 			{ S_TX_DROPPED, z->m[t].no_reader },
 		};
-		const struct tap_stats *b = &self->st[t];
-		int bad = 0;
 
-		ASSERT_EQ(0, tap_stats(t, &now));
-		for (c = 0; c < ARRAY_SIZE(ck); c++) {
-			uint64_t d = now.v[ck[c].i] - b->v[ck[c].i];
-
-			if (d != ck[c].want) {
-				TH_LOG("seed %" PRIu64 ": tap%u %s moved by %"
-				       PRIu64 ", model says %" PRIu64, z->seed,
-				       t, stat_names[ck[c].i], d, ck[c].want);
-				bad++;
-			}
-		}
-		EXPECT_EQ(0, bad);
+		EXPECT_EQ(0, tap_stats_model(t, &self->st[t], ck, ARRAY_SIZE(ck),
+					     z->seed, &now));
 		printf("# nlfuzz: tap%u rx %" PRIu64 " (short %" PRIu64
 		       ", long %" PRIu64 ", down %" PRIu64 "), tx %" PRIu64
 		       ", no listener %" PRIu64 "\n", t, z->m[t].packets,
