@@ -184,6 +184,7 @@ static void ethertap_detach_all(struct ethertap *tap)
 
 	list_for_each_entry_safe(r, tmp, &tap->readers, node) {
 		list_del_rcu(&r->node);
+		tap->nreaders--;
 		RCU_INIT_POINTER(r->tap, NULL);
 		spin_lock_bh(&r->queue.lock);
 		unread = skb_queue_len(&r->queue);
@@ -347,22 +348,32 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	return NETDEV_TX_OK;
 }
 
-/* Attach @r to tap number @index: -ENXIO if there is no such tap. */
+/*
+ * Attach @r to tap number @index: -ENXIO if there is no such tap, -EUSERS
+ * if ETHERTAP_MAX_OPENERS files have it open already (which bounds the
+ * copies each transmitted frame costs).
+ */
 int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index)
 {
 	struct ethertap *tap;
+	int err = 0;
 
 	skb_queue_head_init(&r->queue);
 	init_waitqueue_head(&r->wait);
 	mutex_lock(&ethertap_mutex);
 	tap = ethertap_lookup(index);
-	if (tap) {
+	if (!tap) {
+		err = -ENXIO;
+	} else if (tap->nreaders >= ETHERTAP_MAX_OPENERS) {
+		err = -EUSERS;
+	} else {
+		tap->nreaders++;
 		rcu_assign_pointer(r->tap, tap);
 		list_add_tail_rcu(&r->node, &tap->readers);
 		netdev_dbg(tap->dev, "reader %p attached\n", r);
 	}
 	mutex_unlock(&ethertap_mutex);
-	return tap ? 0 : -ENXIO;
+	return err;
 }
 EXPORT_SYMBOL_GPL(ethertap_reader_attach);
 
@@ -398,6 +409,7 @@ void ethertap_reader_detach(struct ethertap_reader *r)
 					lockdep_is_held(&ethertap_mutex));
 	if (tap) {
 		list_del_rcu(&r->node);
+		tap->nreaders--;
 		local_bh_disable();
 		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
 		local_bh_enable();

@@ -25,6 +25,9 @@
 /* Highest number of taps (N runs from 0 to ETHERTAP_MAX_TAPS - 1). */
 #define ETHERTAP_MAX_TAPS	1024
 
+/* Files open on one /dev/tapN at a time; one more open() gets EUSERS. */
+#define ETHERTAP_MAX_OPENERS	256
+
 /* Bytes of zero padding in front of every frame read or written. */
 #define ETHERTAP_PAD		2
 

@@ -78,6 +78,7 @@ struct ethertap {
 	struct ethertap_stats __percpu *stats;
 	struct ethertap_rx_filter filter;
 	struct list_head readers;	/* RCU; changed under ethertap_mutex */
+	unsigned int nreaders;		/* in @readers (ethertap_mutex) */
 	struct device *node;		/* /dev/tapN */
 	unsigned int index;		/* N: minor ETHERTAP_MINOR_BASE + N */
 	bool registered;		/* owns its index */

@@ -30,7 +30,7 @@ static int tapdev_open(struct inode *inode, struct file *file)
 	struct ethertap_reader *r;
 	int err;
 
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
 		return -ENOMEM;
 	r->reads = file->f_mode & FMODE_READ;

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -519,6 +520,77 @@ TEST_F(tap0, two_openers)
 	ASSERT_EQ(MSG_LEN, recv(self->t.sock, got, sizeof(got), 0));
 	close(fd2);
 
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
+}
+
+/*
+ * ETHERTAP_MAX_OPENERS files at most on one tap (the fixture's among
+ * them): 2000 more opens get that many minus one, the rest EUSERS,
+ * write-only or not; each reader gets the frame sent then; a close frees
+ * a place; tap1 is not affected.
+ */
+#define OPEN_TRIES	2000
+TEST_F(tap0, openers_limit)
+{
+	struct rlimit rl = { OPEN_TRIES + 64, OPEN_TRIES + 64 };
+	struct tap_stats d = { .v = {
+		[S_TX_PACKETS] = 1, [S_TX_BYTES] = FRAME_LEN - 2 } };
+	static int fds[OPEN_TRIES];
+	unsigned int ok = 0, eusers = 0, other = 0, got = 0, i;
+	int fd;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	for (i = 0; i < OPEN_TRIES; i++) {
+		fds[i] = tap_open(0, (i & 1 ? O_RDONLY : O_RDWR) | O_NONBLOCK);
+		if (fds[i] >= 0)
+			ok++;
+		else if (errno == EUSERS)
+			eusers++;
+		else
+			other++;
+	}
+	printf("# openers_limit: %u opened, %u EUSERS, %u other\n", ok,
+	       eusers, other);
+	printf("# figure: readers_refused %u\n", eusers);
+	EXPECT_EQ(ETHERTAP_MAX_OPENERS - 1, ok);
+	EXPECT_EQ(OPEN_TRIES - ETHERTAP_MAX_OPENERS + 1, eusers);
+	EXPECT_EQ(0, other);
+	errno = 0;
+	EXPECT_EQ(-1, tap_open(0, O_WRONLY));
+	EXPECT_EQ(EUSERS, errno);
+
+	/* Every reader of the full tap gets the frame. */
+	send_msg(_metadata, self);
+	ASSERT_EQ(FRAME_LEN, tap_read_wait(self->t.fd, self->buf,
+					   sizeof(self->buf), 2000));
+	for (i = 0; i < OPEN_TRIES; i++)
+		if (fds[i] >= 0 && read(fds[i], self->buf,
+					sizeof(self->buf)) == FRAME_LEN)
+			got++;
+	EXPECT_EQ(ok, got);
+
+	/* tap1 counts its own openers. */
+	fd = tap_open(1, O_RDWR);
+	EXPECT_LE(0, fd);
+	close(fd);
+
+	/* A close frees one place, and only one. */
+	for (i = 0; fds[i] < 0; i++)
+		;
+	close(fds[i]);
+	fds[i] = tap_open(0, O_RDONLY);
+	EXPECT_LE(0, fds[i]);
+	errno = 0;
+	EXPECT_EQ(-1, tap_open(0, O_RDONLY));
+	EXPECT_EQ(EUSERS, errno);
+	for (i = 0; i < OPEN_TRIES; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+
+	/* All closed: the places are back. */
+	fd = tap_open(0, O_RDONLY);
+	EXPECT_LE(0, fd);
+	close(fd);
 	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
