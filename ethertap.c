@@ -798,6 +798,13 @@ static void ethertap_setup(struct net_device *dev)
 	dev->priv_destructor = ethertap_destructor;
 	/* As in 2.4: no ARP until asked for (ifconfig tapN arp). */
 	dev->flags |= IFF_NOARP;
+	/*
+	 * Readers and listeners copy frames out with skb_copy_datagram_iter()
+	 * and skb_copy_bits(), which walk fragments and frag lists: the stack
+	 * need not linearize what it sends (ethtool -K can turn them off).
+	 */
+	dev->hw_features |= NETIF_F_SG | NETIF_F_FRAGLIST | NETIF_F_HIGHDMA;
+	dev->features |= NETIF_F_SG | NETIF_F_FRAGLIST | NETIF_F_HIGHDMA;
 	/* Frames go straight to the readers' queues: no qdisc, no tx lock. */
 	dev->priv_flags |= IFF_NO_QUEUE | IFF_LIVE_ADDR_CHANGE;
 	/*

@@ -184,6 +184,37 @@ TEST_F(tap0, tx_frame_jumbo)
 	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
+/*
+ * tap0 does scatter-gather: a datagram corked in three parts (MSG_MORE)
+ * is handed over with its later parts in page fragments, not copied
+ * into one buffer, and comes out whole.
+ */
+TEST_F(tap0, tx_frame_paged)
+{
+	static uint8_t payload[3 * 2000];
+	struct tap_stats d = { .v = {
+		[S_TX_PACKETS] = 1, [S_TX_BYTES] = UDP_FRAME(sizeof(payload)) } };
+	char out[4096];
+	size_t i;
+	ssize_t n;
+
+	ASSERT_EQ(0, run_output(out, sizeof(out), "ethtool -k tap0"));
+	EXPECT_NE(NULL, strstr(out, "scatter-gather: on\n")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "tx-scatter-gather-fraglist: on\n"));
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = i * 11 + 5;
+	ASSERT_EQ(0, tap_set_mtu(0, 9000));
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(2000, udp_send_peer_flags(self->t.sock, 0, PEER_PORT,
+						    payload + 2000 * i, 2000,
+						    i < 2 ? MSG_MORE : 0));
+	n = tap_read_wait(self->t.fd, self->buf, sizeof(self->buf), 2000);
+	check_udp_frame(_metadata, self->buf, n, self->t.port, PEER_PORT,
+			payload, sizeof(payload));
+	EXPECT_FALSE(queued(self->t.fd));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
+}
+
 /* A frame written is received by the stack: the UDP socket gets it. */
 TEST_F(tap0, rx_frame_delivered)
 {

@@ -896,8 +896,9 @@ static inline int udp_socket(unsigned int n, uint16_t port)
 }
 
 /* Send @len bytes from @fd to the neighbour 10.99.N.2:@port, through tapN. */
-static inline ssize_t udp_send_peer(int fd, unsigned int n, uint16_t port,
-				    const void *buf, size_t len)
+static inline ssize_t udp_send_peer_flags(int fd, unsigned int n,
+					  uint16_t port, const void *buf,
+					  size_t len, int flags)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	char a[32];
@@ -905,7 +906,13 @@ static inline ssize_t udp_send_peer(int fd, unsigned int n, uint16_t port,
 	snprintf(a, sizeof(a), TAP_NET ".2", n);
 	sin.sin_addr.s_addr = inet_be(a);
 	sin.sin_port = htons(port);
-	return sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin));
+	return sendto(fd, buf, len, flags, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+static inline ssize_t udp_send_peer(int fd, unsigned int n, uint16_t port,
+				    const void *buf, size_t len)
+{
+	return udp_send_peer_flags(fd, n, port, buf, len, 0);
 }
 
 static inline uint16_t udp_local_port(int fd)
