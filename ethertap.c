@@ -650,6 +650,35 @@ static ssize_t ethertap_check_len(struct ethertap __rcu **tapp,
 }
 
 /*
+ * An skb of @len bytes for a written frame: in one piece up to about a
+ * page, else the first page's worth there and the rest in order-0 pages,
+ * as TUN/TAP does, so that no frame needs a high-order allocation.
+ */
+static struct sk_buff *ethertap_alloc_frame(size_t len)
+{
+	size_t linear = min_t(size_t, len,
+			      SKB_MAX_HEAD(NET_SKB_PAD + NET_IP_ALIGN));
+	struct sk_buff *skb;
+	int err;
+
+	if (linear == len) {
+		skb = __netdev_alloc_skb_ip_align(NULL, len, GFP_KERNEL);
+		if (skb)
+			skb_put(skb, len);
+		return skb;
+	}
+	skb = alloc_skb_with_frags(NET_SKB_PAD + NET_IP_ALIGN + linear,
+				   len - linear, 0, &err, GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, NET_SKB_PAD + NET_IP_ALIGN);
+	skb_put(skb, linear);
+	skb->data_len = len - linear;
+	skb->len = len;
+	return skb;
+}
+
+/*
  * Take one padded frame from @from and deliver it on the tap behind @tapp
  * (in namespace @net unless it is NULL).  A frame ARP mode filters out is
  * consumed, counted and dropped, as a NIC drops what its address filter
@@ -674,11 +703,11 @@ ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 		return ret;
 
 	len = total - ETHERTAP_PAD;
-	skb = __netdev_alloc_skb_ip_align(NULL, len, GFP_KERNEL);
+	skb = ethertap_alloc_frame(len);
 	if (!skb)
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_NOMEM, -ENOMEM);
 	iov_iter_advance(from, ETHERTAP_PAD);
-	if (!copy_from_iter_full(skb_put(skb, len), len, from)) {
+	if (skb_copy_datagram_from_iter(skb, 0, from, len)) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_SKB_UCOPY_FAULT);
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
 	}

@@ -251,6 +251,34 @@ TEST_F(tap0, rx_frame_delivered)
 	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
+/*
+ * Big frames written (MTU 65000): past a page the frame is received in
+ * page fragments, whole; the socket gets each payload byte for byte.
+ */
+TEST_F(tap0, rx_frame_big)
+{
+	static const size_t sizes[] = { 1000, 3500, 4096, 8000, 30000, 60000 };
+	static uint8_t payload[60000], got[60000 + 1];
+	struct tap_stats d = { .v = { [S_RX_PACKETS] = ARRAY_SIZE(sizes) } };
+	size_t i, k, len;
+
+	for (k = 0; k < sizeof(payload); k++)
+		payload[k] = k * 13 + 1;
+	ASSERT_EQ(0, tap_set_mtu(0, 65000));
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		len = build_to_tap(self->buf, 0, self->t.port, payload, sizes[i]);
+		ASSERT_EQ(len, write(self->t.fd, self->buf, len));
+		ASSERT_EQ(sizes[i], recv(self->t.sock, got, sizeof(got), 0))
+			TH_LOG("%zu-byte payload", sizes[i]);
+		EXPECT_EQ(0, memcmp(got, payload, sizes[i]))
+			TH_LOG("%zu-byte payload", sizes[i]);
+		d.v[S_RX_BYTES] += len - 2;
+	}
+	EXPECT_FALSE(udp_pending(self->t.sock));
+	EXPECT_FALSE(queued(self->t.fd));
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
+}
+
 /* A buffer shorter than the frame: truncated, the rest is gone. */
 TEST_F(tap0, read_truncated)
 {
