@@ -101,9 +101,13 @@ update-kernels:
 	@scripts/deps ensure
 	scripts/vm/update-kernels
 
+# The one version (dkms.conf's PACKAGE_VERSION), for debian/rules too.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+version:
+	@echo $(VERSION)
+
 # The Debian packages, built from a copy of the tree in build/deb/ (where
 # the .debs land) and checked by lintian.
-VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
 deb:
 	@scripts/deps ensure
 	rm -rf build/deb && mkdir -p build/deb
@@ -113,4 +117,4 @@ deb:
 	lintian --fail-on error,warning build/deb/ethertap_$(VERSION)_*.changes
 
 .PHONY: all modules clean install uninstall deps check demo bench vm lint \
-	update-kernels deb
+	update-kernels deb version
