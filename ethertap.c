@@ -160,16 +160,65 @@ static void ethertap_get_stats64(struct net_device *dev,
 }
 
 /*
- * /dev/tapN: a device of class "ethertap" with number (36, 16 + N); devtmpfs
- * or udev makes the node, root's with mode 0600.  netlink_dev serves it.
+ * The nodes of tap N, devices of class "ethertap" that devtmpfs or udev
+ * makes, root's with mode 0600; netlink_dev serves both numbers.
+ *
+ *   /dev/ethertap/tapN  (ethertap_devt's major, 16 + N), device ethertap!tapN:
+ *                       always there.
+ *   /dev/tapN           (36, 16 + N) as in 2.4, device tapN: while no
+ *                       macvtap or ipvtap device has ifindex N.  Those name
+ *                       their nodes tap<ifindex> too, and devtmpfs keeps
+ *                       the node made first and fails the other silently,
+ *                       so tap N leaves the name to them and says so once.
  */
-static int ethertap_node_create(struct ethertap *tap)
+static dev_t ethertap_devt;
+
+dev_t ethertap_node_devt(void)
+{
+	return ethertap_devt;
+}
+EXPORT_SYMBOL_GPL(ethertap_node_devt);
+
+static bool ethertap_is_vtap(const struct net_device *dev)
+{
+	const char *kind = dev->rtnl_link_ops ? dev->rtnl_link_ops->kind : "";
+
+	return !strcmp(kind, "macvtap") || !strcmp(kind, "ipvtap");
+}
+
+/* The macvtap or ipvtap device with ifindex @n in any namespace, or NULL. */
+static struct net_device *ethertap_vtap_rcu(unsigned int n)
+{
+	struct net_device *dev;
+	struct net *net;
+
+	for_each_net_rcu(net) {
+		dev = dev_get_by_index_rcu(net, n);
+		if (dev && ethertap_is_vtap(dev))
+			return dev;
+	}
+	return NULL;
+}
+
+static void ethertap_legacy_taken(struct ethertap *tap,
+				  const struct net_device *vtap)
+{
+	pr_warn("%s: /dev/tap%u is %s's (%s, ifindex %d): use /dev/ethertap/tap%u\n",
+		tap->dev->name, tap->index, vtap->name,
+		vtap->rtnl_link_ops->kind, vtap->ifindex, tap->index);
+}
+
+static int ethertap_legacy_create(struct ethertap *tap)
 {
 	dev_t devt = MKDEV(ETHERTAP_MAJOR, ETHERTAP_MINOR_BASE + tap->index);
+	struct device *d;
 
-	tap->node = device_create(&ethertap_class, NULL, devt, tap, "tap%u",
-				  tap->index);
-	return PTR_ERR_OR_ZERO(tap->node);
+	d = device_create(&ethertap_class, NULL, devt, tap, "tap%u",
+			  tap->index);
+	if (IS_ERR(d))
+		return PTR_ERR(d);
+	tap->legacy = d;
+	return 0;
 }
 
 /*
@@ -198,6 +247,94 @@ static void ethertap_detach_all(struct ethertap *tap)
 	}
 }
 
+/* Under RTNL and ethertap_mutex. */
+static int ethertap_node_create(struct ethertap *tap)
+{
+	dev_t devt = ethertap_devt + tap->index;
+	struct net_device *vtap;
+	int err = 0;
+
+	tap->node = device_create(&ethertap_class, NULL, devt, tap,
+				  "ethertap!tap%u", tap->index);
+	if (IS_ERR(tap->node))
+		return PTR_ERR(tap->node);
+	rcu_read_lock();
+	vtap = ethertap_vtap_rcu(tap->index);
+	if (vtap)
+		ethertap_legacy_taken(tap, vtap);
+	rcu_read_unlock();
+	if (!vtap)
+		err = ethertap_legacy_create(tap);
+	if (err)
+		device_unregister(tap->node);
+	return err;
+}
+
+static void ethertap_node_destroy(struct ethertap *tap)
+{
+	if (tap->legacy)
+		device_unregister(tap->legacy);
+	tap->legacy = NULL;
+	device_unregister(tap->node);
+}
+
+/*
+ * A macvtap or ipvtap device comes (@comes) or goes, under RTNL.  One that
+ * comes with ifindex N takes /dev/tapN: tap N's node goes before macvtap's
+ * own notifier makes its node.  Once the last such device of ifindex N
+ * is gone (and its node with it), tap N has /dev/tapN again.
+ */
+static void ethertap_vtap_event(struct net_device *vtap, bool comes)
+{
+	struct ethertap *tap;
+	bool taken;
+
+	if (!ethertap_is_vtap(vtap))
+		return;
+	mutex_lock(&ethertap_mutex);
+	tap = ethertap_lookup(vtap->ifindex);
+	if (tap && comes && tap->legacy) {
+		ethertap_legacy_taken(tap, vtap);
+		device_unregister(tap->legacy);
+		tap->legacy = NULL;
+	} else if (tap && !comes && !tap->legacy) {
+		rcu_read_lock();
+		taken = ethertap_vtap_rcu(tap->index);
+		rcu_read_unlock();
+		if (!taken && !ethertap_legacy_create(tap))
+			pr_info("%s: /dev/tap%u is this tap's again\n",
+				tap->dev->name, tap->index);
+	}
+	mutex_unlock(&ethertap_mutex);
+}
+
+static int ethertap_vtap_comes(struct notifier_block *nb,
+			       unsigned long event, void *ptr)
+{
+	if (event == NETDEV_REGISTER)
+		ethertap_vtap_event(netdev_notifier_info_to_dev(ptr), true);
+	return NOTIFY_DONE;
+}
+
+static int ethertap_vtap_goes(struct notifier_block *nb,
+			      unsigned long event, void *ptr)
+{
+	if (event == NETDEV_UNREGISTER)
+		ethertap_vtap_event(netdev_notifier_info_to_dev(ptr), false);
+	return NOTIFY_DONE;
+}
+
+/* Before macvtap's notifier on register, after it on unregister. */
+static struct notifier_block ethertap_vtap_first = {
+	.notifier_call	= ethertap_vtap_comes,
+	.priority	= INT_MAX,
+};
+
+static struct notifier_block ethertap_vtap_last = {
+	.notifier_call	= ethertap_vtap_goes,
+	.priority	= INT_MIN,
+};
+
 static int ethertap_init(struct net_device *dev)
 {
 	struct ethertap *tap = netdev_priv(dev);
@@ -221,7 +358,7 @@ static int ethertap_init(struct net_device *dev)
 	return err;
 }
 
-/* Unregistering (under RTNL): readers see the tap go, /dev/tapN goes. */
+/* Unregistering (under RTNL): readers see the tap go, its nodes go. */
 static void ethertap_uninit(struct net_device *dev)
 {
 	struct ethertap *tap = netdev_priv(dev);
@@ -229,7 +366,7 @@ static void ethertap_uninit(struct net_device *dev)
 	mutex_lock(&ethertap_mutex);
 	RCU_INIT_POINTER(ethertap_table[tap->index], NULL);
 	ethertap_detach_all(tap);
-	device_unregister(tap->node);
+	ethertap_node_destroy(tap);
 	mutex_unlock(&ethertap_mutex);
 }
 
@@ -1006,9 +1143,19 @@ static int __init ethertap_module_init(void)
 	err = class_register(&ethertap_class);
 	if (err)
 		return err;
-	err = rtnl_link_register(&ethertap_link_ops);
+	err = alloc_chrdev_region(&ethertap_devt, ETHERTAP_MINOR_BASE,
+				  ETHERTAP_MAX_TAPS, "ethertap");
 	if (err)
 		goto class;
+	err = register_netdevice_notifier(&ethertap_vtap_first);
+	if (err)
+		goto region;
+	err = register_netdevice_notifier(&ethertap_vtap_last);
+	if (err)
+		goto first;
+	err = rtnl_link_register(&ethertap_link_ops);
+	if (err)
+		goto last;
 
 	rtnl_lock();
 	for (i = 0; i < max_taps && !err; i++)
@@ -1022,6 +1169,12 @@ static int __init ethertap_module_init(void)
 
 link:
 	rtnl_link_unregister(&ethertap_link_ops);	/* deletes every tap */
+last:
+	unregister_netdevice_notifier(&ethertap_vtap_last);
+first:
+	unregister_netdevice_notifier(&ethertap_vtap_first);
+region:
+	unregister_chrdev_region(ethertap_devt, ETHERTAP_MAX_TAPS);
 class:
 	class_unregister(&ethertap_class);
 	return err;
@@ -1030,6 +1183,9 @@ class:
 static void __exit ethertap_module_exit(void)
 {
 	rtnl_link_unregister(&ethertap_link_ops);
+	unregister_netdevice_notifier(&ethertap_vtap_last);
+	unregister_netdevice_notifier(&ethertap_vtap_first);
+	unregister_chrdev_region(ethertap_devt, ETHERTAP_MAX_TAPS);
 	class_unregister(&ethertap_class);
 }
 

@@ -18,7 +18,11 @@
 #ifndef _UAPI_ETHERTAP_H
 #define _UAPI_ETHERTAP_H
 
-/* Character devices: /dev/tapN is (major 36, minor 16 + N), as in 2.2/2.4. */
+/*
+ * Character devices: /dev/tapN is (major 36, minor 16 + N), as in 2.2/2.4,
+ * while macvtap has no node of that name; /dev/ethertap/tapN is always
+ * there, with minor 16 + N of a dynamic major (sysfs names it).
+ */
 #define ETHERTAP_MAJOR		36
 #define ETHERTAP_MINOR_BASE	16
 

@@ -79,7 +79,8 @@ struct ethertap {
 	struct ethertap_rx_filter filter;
 	struct list_head readers;	/* RCU; changed under ethertap_mutex */
 	unsigned int nreaders;		/* in @readers (ethertap_mutex) */
-	struct device *node;		/* /dev/tapN */
+	struct device *node;		/* /dev/ethertap/tapN */
+	struct device *legacy;		/* /dev/tapN; NULL if macvtap's */
 	unsigned int index;		/* N: minor ETHERTAP_MINOR_BASE + N */
 	bool registered;		/* owns its index */
 };
@@ -96,6 +97,7 @@ struct ethertap_reader {
 };
 
 /* ethertap.c: exported to netlink_dev and ethertap_netlink */
+dev_t ethertap_node_devt(void);	/* /dev/ethertap/tap0; tapN is + N */
 void ethertap_count_n(struct ethertap *tap, enum ethertap_counter c,
 		      unsigned int n);
 

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * netlink_dev: the character devices /dev/tapN of ethertap, major 36, minor
- * 16 + N, as in 2.2/2.4.  Each open file is a reader on its tap: read()
- * returns one frame the interface transmitted, write() injects one frame,
- * poll() tells which of the two would not block.  Several files may have
- * one tap open; each one open for reading receives its own copy of every
- * frame (a write-only file receives none).  ioctl() answers SIOCGIFHWADDR
- * only.  The kernel
- * loads this module by itself when a major 36 node is opened.
+ * netlink_dev: the character devices of ethertap, /dev/tapN (major 36,
+ * minor 16 + N, as in 2.2/2.4) and /dev/ethertap/tapN (the same minor of
+ * the major ethertap allocated, ethertap_node_devt()).  Each open file is
+ * a reader on its tap: read() returns one frame the interface transmitted,
+ * write() injects one frame, poll() tells which of the two would not
+ * block.  Several files may have one tap open; each one open for reading
+ * receives its own copy of every frame (a write-only file receives none).
+ * ioctl() answers SIOCGIFHWADDR only.  The kernel loads this module by
+ * itself when a major 36 node is opened; the other major is dynamic, so
+ * modprobe ethertap loads it (a soft dependency).
  */
 #include <linux/cdev.h>
 #include <linux/device.h>
@@ -23,7 +25,8 @@
 #include "compat.h"
 #include "ethertap_dev.h"
 
-static struct cdev tapdev_cdev;
+static struct cdev tapdev_cdev;		/* /dev/tapN */
+static struct cdev tapdev_dir_cdev;	/* /dev/ethertap/tapN */
 
 static int tapdev_open(struct inode *inode, struct file *file)
 {
@@ -166,12 +169,25 @@ static int __init tapdev_init(void)
 	tapdev_cdev.owner = THIS_MODULE;
 	err = cdev_add(&tapdev_cdev, base, ETHERTAP_MAX_TAPS);
 	if (err)
-		unregister_chrdev_region(base, ETHERTAP_MAX_TAPS);
+		goto region;
+	cdev_init(&tapdev_dir_cdev, &tapdev_fops);
+	tapdev_dir_cdev.owner = THIS_MODULE;
+	err = cdev_add(&tapdev_dir_cdev, ethertap_node_devt(),
+		       ETHERTAP_MAX_TAPS);
+	if (err)
+		goto cdev;
+	return 0;
+
+cdev:
+	cdev_del(&tapdev_cdev);
+region:
+	unregister_chrdev_region(base, ETHERTAP_MAX_TAPS);
 	return err;
 }
 
 static void __exit tapdev_exit(void)
 {
+	cdev_del(&tapdev_dir_cdev);
 	cdev_del(&tapdev_cdev);
 	unregister_chrdev_region(MKDEV(ETHERTAP_MAJOR, ETHERTAP_MINOR_BASE),
 				 ETHERTAP_MAX_TAPS);

@@ -85,7 +85,7 @@ ip netns add nn
 ip -n nn link add x1 type veth peer name x2
 ip netns exec nn sleep 60 &
 sleep 0.5
-out="$(add tap3)|$(add x1 $!)|$(add 'foo%d%d')|$(ls /sys/class/ethertap | wc -l)"
+out="$(add tap3)|$(add x1 $!)|$(add 'foo%d%d')|$(ls /sys/class/ethertap | grep -c '^ethertap!')"
 kill $!
 ip netns del nn
 check "add tap3, x1 in a namespace that has one, foo%d%d: errno and message ($out)" \

@@ -129,28 +129,35 @@ ip link set tap0 down
 
 # 8-9. The udev rule of Documentation/ethertap.rst, as written there, in
 #      /run/udev/rules.d (the guest runs no udevd: "udevadm test" plays
-#      the add event of each node and applies the rule).  Where the group
+#      the add event of each node, /dev/tapN and /dev/ethertap/tapN, and
+#      applies the rule).  Where the group
 #      netdev does not exist (a minimal Debian) the rule names "users".
-rule=$(sed -n 's/^ *\(SUBSYSTEM=="ethertap", KERNEL=="tap\[0-9\]\*", .*\)$/\1/p' \
+#      The rule the Debian package ships as an example is the same.
+documented=$(sed -n 's/^ *\(SUBSYSTEM=="ethertap", GROUP=.*\)$/\1/p' \
 	"$(dirname "$0")"/../Documentation/ethertap.rst)
+rule=$documented
+shipped=$(grep -v '^#' "$(dirname "$0")"/../debian/examples/60-ethertap.rules)
 group=netdev
 getent group netdev >/dev/null || { group=users; rule=${rule/GROUP=\"netdev\"/GROUP=\"users\"}; }
 gid=$(getent group "$group" | cut -d: -f3)
 mkdir -p /run/udev/rules.d
 echo "$rule" > /run/udev/rules.d/60-ethertap.rules
 r=
-for t in tap0 tap1; do
-	udevadm test --action=add /sys/class/ethertap/$t >"$tmp"/udev.log 2>&1 || sed 's/^/# /' "$tmp"/udev.log
+nodes="tap0 tap1 ethertap/tap0 ethertap/tap1"
+for t in $nodes; do
+	udevadm test --action=add "/sys/class/ethertap/${t/\//!}" >"$tmp"/udev.log 2>&1 || sed 's/^/# /' "$tmp"/udev.log
 	r+="$(stat -c '%n %G %a' /dev/$t) "
 done
-check "udev rule '$rule': $r" \
-	test -n "$rule" -a "$r" = "/dev/tap0 $group 660 /dev/tap1 $group 660 "
+check "udev rule '$rule' (shipped: '$shipped'): $r" \
+	test -n "$rule" -a "$shipped" = "$documented" -a "$r" = "/dev/tap0 $group 660 /dev/tap1 $group 660 /dev/ethertap/tap0 $group 660 /dev/ethertap/tap1 $group 660 "
 a=$(open_err /dev/tap1 O_RDWR setpriv --reuid 65534 --regid 65534 --groups "$gid")
+a+=" $(open_err /dev/ethertap/tap1 O_RDWR setpriv --reuid 65534 --regid 65534 --groups "$gid")"
 b=$(open_err /dev/tap1 O_RDWR nobody)
-check "udev rule: a member of $group opens /dev/tap1 ($a), uid 65534 alone cannot ($b)" \
-	test "$a" = opened -a "$b" = EACCES
+b+=" $(open_err /dev/ethertap/tap1 O_RDWR nobody)"
+check "udev rule: a member of $group opens /dev/tap1 and /dev/ethertap/tap1 ($a), uid 65534 alone cannot ($b)" \
+	test "$a" = "opened opened" -a "$b" = "EACCES EACCES"
 rm -f /run/udev/rules.d/60-ethertap.rules
-for t in tap0 tap1; do chgrp 0 /dev/$t; chmod 0600 /dev/$t; done
+for t in $nodes; do chgrp 0 /dev/$t; chmod 0600 /dev/$t; done
 
 # 10-11. An administrator moves a new tap into the network namespace of a
 #        user namespace that uid 65534 made.  Its root holds CAP_NET_ADMIN
@@ -159,9 +166,9 @@ for t in tap0 tap1; do chgrp 0 /dev/$t; chmod 0600 /dev/$t; done
 #        deletes the tap (its number and /dev node go free), and can create
 #        none; its raw netlink socket joins the tap's group.  (Test 5: it
 #        cannot open /dev/tapN.)
-before=$(ls /sys/class/ethertap)
+before=$(ls /sys/class/ethertap | grep -x 'tap[0-9]*')
 ip link add type ethertap
-t=$(comm -13 <(echo "$before") <(ls /sys/class/ethertap))
+t=$(comm -13 <(echo "$before") <(ls /sys/class/ethertap | grep -x 'tap[0-9]*'))
 mkdir -m 777 "$tmp"/u
 mkfifo -m 666 "$tmp"/u/go
 nobody unshare -Urn sh -c '
