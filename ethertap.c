@@ -238,6 +238,8 @@ static void ethertap_detach_all(struct ethertap *tap)
 		spin_lock_bh(&r->queue.lock);
 		unread = skb_queue_len(&r->queue);
 		__skb_queue_purge(&r->queue);
+		atomic_long_sub(r->bytes, &tap->queued);
+		r->bytes = 0;
 		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
 		spin_unlock_bh(&r->queue.lock);
 		wake_up_interruptible_poll(&r->wait,
@@ -383,22 +385,30 @@ static void ethertap_destructor(struct net_device *dev)
 /*
  * The xmit path.  Every frame the interface transmits is handed to each
  * reader attached to the tap (each /dev/tapN open for reading) through the
- * reader's own queue, bounded by the interface's txqueuelen, and to the
- * netlink sockets listening to the tap (ethertap_netlink).  A frame no one
- * takes is dropped and counted; a full queue never stalls the stack and
- * never turns into an error for the reader.
+ * reader's own queue, bounded by the interface's txqueuelen and by bytes
+ * (ETHERTAP_QUEUE_BYTES for all readers of the tap, ETHERTAP_READER_BYTES
+ * that each may hold whatever the others do), and to the netlink sockets
+ * listening to the tap (ethertap_netlink).  A frame no one takes is
+ * dropped and counted; a full queue never stalls the stack and never turns
+ * into an error for the reader.
  */
-/* Queue @skb on @r unless the reader is full or leaving. */
-static bool ethertap_reader_queue(struct ethertap_reader *r,
+/* Queue @skb on @r, a reader of @tap, unless it is full or leaving. */
+static bool ethertap_reader_queue(struct ethertap *tap,
+				  struct ethertap_reader *r,
 				  struct sk_buff *skb, u32 limit)
 {
+	unsigned int size = skb->truesize;
 	bool queued = false;
 
 	spin_lock(&r->queue.lock);
-	if (!r->closed && skb_queue_len(&r->queue) < limit) {
+	if (!r->closed && skb_queue_len(&r->queue) < limit &&
+	    (r->bytes + size <= ETHERTAP_READER_BYTES ||
+	     atomic_long_read(&tap->queued) + size <= ETHERTAP_QUEUE_BYTES)) {
 		/* A queued frame may outlive the tap: it must not point at it. */
 		skb->dev = NULL;
 		__skb_queue_tail(&r->queue, skb);
+		r->bytes += size;
+		atomic_long_add(size, &tap->queued);
 		queued = true;
 	}
 	spin_unlock(&r->queue.lock);
@@ -442,7 +452,7 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 			continue;
 		if (prev) {
 			copy = skb_clone(skb, GFP_ATOMIC);
-			if (copy && ethertap_reader_queue(prev, copy, limit)) {
+			if (copy && ethertap_reader_queue(tap, prev, copy, limit)) {
 				delivered = true;
 			} else {
 				kfree_skb_reason(copy, SKB_DROP_REASON_FULL_RING);
@@ -452,7 +462,7 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 		prev = r;
 	}
 	if (prev) {
-		if (ethertap_reader_queue(prev, skb, limit)) {
+		if (ethertap_reader_queue(tap, prev, skb, limit)) {
 			delivered = true;
 			skb = NULL;	/* the reader owns it now */
 		} else {
@@ -537,7 +547,7 @@ void ethertap_reader_detach(struct ethertap_reader *r)
 	unsigned int unread;
 
 	spin_lock_bh(&r->queue.lock);
-	r->closed = true;
+	r->closed = true;	/* from now on, @r->queue and @r->bytes stay */
 	unread = skb_queue_len(&r->queue);
 	spin_unlock_bh(&r->queue.lock);
 
@@ -547,6 +557,7 @@ void ethertap_reader_detach(struct ethertap_reader *r)
 	if (tap) {
 		list_del_rcu(&r->node);
 		tap->nreaders--;
+		atomic_long_sub(r->bytes, &tap->queued);
 		local_bh_disable();
 		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
 		local_bh_enable();
@@ -573,16 +584,26 @@ static bool ethertap_reader_ready(struct ethertap_reader *r)
 struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 				     int *err)
 {
+	struct ethertap *tap;
 	struct sk_buff *skb;
 
 	for (;;) {
-		if (!rcu_access_pointer(r->tap)) {
+		rcu_read_lock();
+		tap = rcu_dereference(r->tap);
+		if (!tap) {
+			rcu_read_unlock();
 			*err = 0;
 			return NULL;
 		}
+		/* Once @r->tap is NULL, its queue is empty (detach_all). */
 		spin_lock_bh(&r->queue.lock);
 		skb = __skb_dequeue(&r->queue);
+		if (skb) {
+			r->bytes -= skb->truesize;
+			atomic_long_sub(skb->truesize, &tap->queued);
+		}
 		spin_unlock_bh(&r->queue.lock);
+		rcu_read_unlock();
 		if (skb)
 			return skb;
 		if (nonblock) {

@@ -32,6 +32,15 @@
 /* Files open on one /dev/tapN at a time; one more open() gets EUSERS. */
 #define ETHERTAP_MAX_OPENERS	256
 
+/*
+ * Bytes (skb truesize) the queues of all readers of one tap may hold, and
+ * the share each reader is always allowed beyond that, so that idle readers
+ * cannot starve the others: all readers of a tap together hold at most
+ * twice ETHERTAP_QUEUE_BYTES, and each also at most txqueuelen frames.
+ */
+#define ETHERTAP_QUEUE_BYTES	(16 << 20)
+#define ETHERTAP_READER_BYTES	(ETHERTAP_QUEUE_BYTES / ETHERTAP_MAX_OPENERS)
+
 /* Bytes of zero padding in front of every frame read or written. */
 #define ETHERTAP_PAD		2
 

@@ -79,6 +79,7 @@ struct ethertap {
 	struct ethertap_rx_filter filter;
 	struct list_head readers;	/* RCU; changed under ethertap_mutex */
 	unsigned int nreaders;		/* in @readers (ethertap_mutex) */
+	atomic_long_t queued;		/* truesize in all readers' queues */
 	struct device *node;		/* /dev/ethertap/tapN */
 	struct device *legacy;		/* /dev/tapN; NULL if macvtap's */
 	unsigned int index;		/* N: minor ETHERTAP_MINOR_BASE + N */
@@ -88,7 +89,8 @@ struct ethertap {
 /* One open /dev/tapN: its own queue of transmitted frames if it reads. */
 struct ethertap_reader {
 	struct ethertap __rcu *tap;	/* NULL once the tap is gone */
-	struct sk_buff_head queue;	/* .lock also guards .closed */
+	struct sk_buff_head queue;	/* .lock also guards .closed, .bytes */
+	unsigned int bytes;		/* truesize of the frames in @queue */
 	wait_queue_head_t wait;
 	struct list_head node;		/* in tap->readers */
 	bool reads;			/* opened for reading: gets frames */

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "lib.h"
 #include "harness.h"
@@ -651,6 +652,126 @@ TEST_F(tap0, openers_limit)
 	EXPECT_LE(0, fd);
 	close(fd);
 	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
+}
+
+/* kB of unreclaimable slab, from /proc/meminfo. */
+static long sunreclaim_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SUnreclaim: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+#define FLOOD_FRAMES	1000
+
+/*
+ * The reader flood of 2000 opens: 256 readers (the fixture's and 255 more;
+ * the other opens get EUSERS), none reading while the tap transmits 1000
+ * frames at txqueuelen 1000.  Without a byte bound they would hold 256000
+ * copies (about 64 MB of slab); with it the slab grows by at most twice
+ * ETHERTAP_QUEUE_BYTES, every reader gets frames until it holds its share
+ * and the tap its total, and every frame and copy not queued is counted.  Once all are closed, the tap's byte count is back to
+ * zero: one reader queues 200 frames again, past its own share.
+ */
+TEST_F(tap0, reader_flood)
+{
+	struct rlimit rl = { OPEN_TRIES + 64, OPEN_TRIES + 64 };
+	struct tap_stats before, now;
+	static unsigned int got[OPEN_TRIES + 1];
+	static int fds[OPEN_TRIES];
+	unsigned int ok = 0, eusers = 0, i, j, n, lo = ~0u, hi = 0;
+	uint64_t total = 0, t0, ns;
+	long kb0, kb1;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	for (i = 0; i < OPEN_TRIES; i++) {
+		fds[i] = tap_open(0, O_RDONLY | O_NONBLOCK);
+		if (fds[i] >= 0)
+			ok++;
+		else if (errno == EUSERS)
+			eusers++;
+	}
+	ASSERT_EQ(ETHERTAP_MAX_OPENERS - 1, ok);
+	ASSERT_EQ(OPEN_TRIES - ok, eusers);
+	printf("# figure: readers_refused %u\n", eusers);
+
+	ASSERT_EQ(0, tap_stats(0, &before));
+	kb0 = sunreclaim_kb();
+	ASSERT_LT(0, kb0);
+	t0 = now_ns();
+	for (i = 0; i < FLOOD_FRAMES; i++)
+		send_msg(_metadata, self);
+	ns = now_ns() - t0;
+	kb1 = sunreclaim_kb();
+	printf("# reader_flood: %u readers, %d frames: slab %+ld kB, %" PRIu64
+	       " ns per frame sent\n", ok + 1, FLOOD_FRAMES, kb1 - kb0,
+	       ns / FLOOD_FRAMES);
+	printf("# figure: peak_slab_per_tap_kb %ld\n", kb1 - kb0);
+	EXPECT_GE(2 * ETHERTAP_QUEUE_BYTES / 1024 + 4096, kb1 - kb0);
+
+	/* Drain every reader; the fixture's file is got[OPEN_TRIES]. */
+	for (i = 0; i <= OPEN_TRIES; i++) {
+		int fd = i < OPEN_TRIES ? fds[i] : self->t.fd;
+
+		if (fd < 0)
+			continue;
+		if (i == OPEN_TRIES)
+			ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+		while (read(fd, self->buf, sizeof(self->buf)) == FRAME_LEN)
+			got[i]++;
+		total += got[i];
+		lo = got[i] < lo ? got[i] : lo;
+		hi = got[i] > hi ? got[i] : hi;
+	}
+	printf("# reader_flood: %" PRIu64 " copies read, %u to %u per reader\n",
+	       total, lo, hi);
+	EXPECT_LT(0, lo);
+	ASSERT_EQ(0, tap_stats(0, &now));
+	/*
+	 * A reader refused once is refused from then on (no one reads), so
+	 * each got a prefix of the frames: the longest one is tx_packets,
+	 * the rest no reader took.
+	 */
+	EXPECT_EQ(hi, now.v[S_TX_PACKETS] - before.v[S_TX_PACKETS]);
+	EXPECT_EQ(FLOOD_FRAMES - hi,
+		  now.v[E_TX_DROPPED_QUEUE_FULL] - before.v[E_TX_DROPPED_QUEUE_FULL]);
+	EXPECT_EQ(FLOOD_FRAMES - hi, now.v[S_TX_DROPPED] - before.v[S_TX_DROPPED]);
+	EXPECT_GT(FLOOD_FRAMES, hi);
+	EXPECT_EQ((uint64_t)(ok + 1) * FLOOD_FRAMES - total,
+		  now.v[E_TX_READER_COPY_DROPPED] -
+		  before.v[E_TX_READER_COPY_DROPPED]);
+
+	/* Close them with frames queued: counted, and their bytes freed. */
+	send_msg(_metadata, self);
+	for (i = 0; i < OPEN_TRIES; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	ASSERT_EQ(FRAME_LEN, read(self->t.fd, self->buf, sizeof(self->buf)));
+	ASSERT_EQ(0, tap_stats(0, &before));
+	EXPECT_EQ(ok, before.v[E_TX_UNREAD_AT_CLOSE] -
+		      now.v[E_TX_UNREAD_AT_CLOSE]);
+	n = 200;
+	for (j = 0; j < n; j++)
+		send_msg(_metadata, self);
+	for (j = 0; read(self->t.fd, self->buf, sizeof(self->buf)) == FRAME_LEN;)
+		j++;
+	EXPECT_EQ(n, j);
 }
 
 /* tap1 is a tap of its own: its frames do not show up on tap0. */
