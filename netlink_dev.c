@@ -43,6 +43,12 @@ static int tapdev_open(struct inode *inode, struct file *file)
 		return err;
 	}
 	file->private_data = r;
+	/*
+	 * Reads and writes honour IOCB_NOWAIT (tapdev_read_iter(),
+	 * tapdev_write_iter()): io_uring tries them inline and polls while
+	 * the queue is empty, instead of handing them to a worker thread.
+	 */
+	file->f_mode |= FMODE_NOWAIT;
 	return stream_open(inode, file);
 }
 
@@ -89,6 +95,12 @@ static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return n + body;
 }
 
+/*
+ * A write never waits, IOCB_NOWAIT or not: there is no queue to wait on
+ * and no sleeping lock on the way to the stack.  It may sleep allocating
+ * the frame (GFP_KERNEL) or faulting the user's pages in, as a write to
+ * TUN/TAP does, whose file is FMODE_NOWAIT too.
+ */
 static ssize_t tapdev_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct ethertap_reader *r = iocb->ki_filp->private_data;
