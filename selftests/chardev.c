@@ -398,21 +398,6 @@ TEST_F(tap0, poll_states)
 	EXPECT_EQ(0, poll(&p, 1, 100));
 }
 
-/* Send one datagram through tap0 from a child, after 300 ms. */
-static pid_t send_later(struct __test_metadata *_metadata,
-			FIXTURE_DATA(tap0) *self)
-{
-	pid_t pid = fork();
-
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		usleep(300 * 1000);
-		_exit(udp_send_peer(self->t.sock, 0, PEER_PORT, MSG,
-				    MSG_LEN) == MSG_LEN ? 0 : 1);
-	}
-	return pid;
-}
-
 /* A sleeping poll() and a sleeping read() wake up when a frame comes. */
 TEST_F(tap0, wakeup)
 {
@@ -421,7 +406,9 @@ TEST_F(tap0, wakeup)
 	pid_t pid;
 
 	for (round = 0; round < 2; round++) {
-		pid = send_later(_metadata, self);
+		pid = udp_send_peer_later(self->t.sock, 0, PEER_PORT, MSG,
+					  MSG_LEN, 300);
+		ASSERT_LE(0, pid);
 		if (round == 0) {
 			ASSERT_EQ(1, poll(&p, 1, 10000));
 			EXPECT_EQ(POLLIN, p.revents);
@@ -460,7 +447,9 @@ TEST_F(tap0, select_epoll)
 	EXPECT_TRUE(FD_ISSET(self->t.fd, &wr));
 
 	/* Asleep in select() for reading until the child's frame. */
-	pid = send_later(_metadata, self);
+	pid = udp_send_peer_later(self->t.sock, 0, PEER_PORT, MSG,
+				  MSG_LEN, 300);
+	ASSERT_LE(0, pid);
 	FD_ZERO(&rd);
 	FD_SET(self->t.fd, &rd);
 	tv.tv_sec = 10;
@@ -479,7 +468,9 @@ TEST_F(tap0, select_epoll)
 	EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
 
 	/* Asleep in epoll_wait() until the child's frame. */
-	pid = send_later(_metadata, self);
+	pid = udp_send_peer_later(self->t.sock, 0, PEER_PORT, MSG,
+				  MSG_LEN, 300);
+	ASSERT_LE(0, pid);
 	memset(&ev, 0, sizeof(ev));
 	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 10000));
 	EXPECT_EQ(EPOLLIN, ev.events);

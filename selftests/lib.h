@@ -915,6 +915,23 @@ static inline ssize_t udp_send_peer(int fd, unsigned int n, uint16_t port,
 	return udp_send_peer_flags(fd, n, port, buf, len, 0);
 }
 
+/*
+ * Fork a child that sends @len bytes of @buf from @fd to the peer of tapN,
+ * port @port, after @ms milliseconds, and exits 0 if all were sent.
+ * Returns its pid, or -1.
+ */
+static inline pid_t udp_send_peer_later(int fd, unsigned int n, uint16_t port,
+					const void *buf, size_t len, int ms)
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		usleep(ms * 1000);
+		_exit(udp_send_peer(fd, n, port, buf, len) == (ssize_t)len ? 0 : 1);
+	}
+	return pid;
+}
+
 static inline uint16_t udp_local_port(int fd)
 {
 	struct sockaddr_in sin;

@@ -487,21 +487,6 @@ TEST_F(ur, no_worker_threads)
 	check_frame(_metadata, self->buf);
 }
 
-/* Send one datagram through tap0 from a child, after 300 ms. */
-static pid_t send_later(struct __test_metadata *_metadata,
-			FIXTURE_DATA(ur) *self)
-{
-	pid_t pid = fork();
-
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		usleep(300 * 1000);
-		_exit(udp_send_peer(self->t.sock, 0, PEER_PORT, MSG,
-				    MSG_LEN) == MSG_LEN ? 0 : 1);
-	}
-	return pid;
-}
-
 /*
  * A read pending while this process sleeps in io_uring_enter() completes
  * when another process makes tap0 send a frame.
@@ -516,7 +501,9 @@ TEST_F(ur, pending_read_wakes)
 	prep_read(_metadata, &self->ring, self->t.fd, self->buf,
 		  sizeof(self->buf), 1);
 	ASSERT_EQ(1, io_uring_submit(&self->ring));
-	pid = send_later(_metadata, self);
+	pid = udp_send_peer_later(self->t.sock, 0, PEER_PORT, MSG,
+				  MSG_LEN, 300);
+	ASSERT_LE(0, pid);
 	ASSERT_EQ(FRAME_LEN, wait_res(_metadata, &self->ring, 1));
 	check_frame(_metadata, self->buf);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
