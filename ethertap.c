@@ -239,7 +239,7 @@ static void ethertap_detach_all(struct ethertap *tap)
 		unread = skb_queue_len(&r->queue);
 		__skb_queue_purge(&r->queue);
 		atomic_long_sub(r->bytes, &tap->queued);
-		r->bytes = 0;
+		WRITE_ONCE(r->bytes, 0);
 		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
 		spin_unlock_bh(&r->queue.lock);
 		wake_up_interruptible_poll(&r->wait,
@@ -392,6 +392,21 @@ static void ethertap_destructor(struct net_device *dev)
  * dropped and counted; a full queue never stalls the stack and never turns
  * into an error for the reader.
  */
+/*
+ * Whether @r, a reader of @tap, may queue a frame of truesize @size: under
+ * its queue's lock, or without it to skip the copy for a reader that is
+ * full (the answer may then be stale, at the cost of one copy).
+ */
+static bool ethertap_reader_room(struct ethertap *tap,
+				 struct ethertap_reader *r,
+				 unsigned int size, u32 limit)
+{
+	return !READ_ONCE(r->closed) &&
+	       skb_queue_len_lockless(&r->queue) < limit &&
+	       (READ_ONCE(r->bytes) + size <= ETHERTAP_READER_BYTES ||
+		atomic_long_read(&tap->queued) + size <= ETHERTAP_QUEUE_BYTES);
+}
+
 /* Queue @skb on @r, a reader of @tap, unless it is full or leaving. */
 static bool ethertap_reader_queue(struct ethertap *tap,
 				  struct ethertap_reader *r,
@@ -401,13 +416,11 @@ static bool ethertap_reader_queue(struct ethertap *tap,
 	bool queued = false;
 
 	spin_lock(&r->queue.lock);
-	if (!r->closed && skb_queue_len(&r->queue) < limit &&
-	    (r->bytes + size <= ETHERTAP_READER_BYTES ||
-	     atomic_long_read(&tap->queued) + size <= ETHERTAP_QUEUE_BYTES)) {
+	if (ethertap_reader_room(tap, r, size, limit)) {
 		/* A queued frame may outlive the tap: it must not point at it. */
 		skb->dev = NULL;
 		__skb_queue_tail(&r->queue, skb);
-		r->bytes += size;
+		WRITE_ONCE(r->bytes, r->bytes + size);
 		atomic_long_add(size, &tap->queued);
 		queued = true;
 	}
@@ -450,7 +463,10 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	list_for_each_entry_rcu(r, &tap->readers, node) {
 		if (!r->reads)
 			continue;
-		if (prev) {
+		if (prev && !ethertap_reader_room(tap, prev, skb->truesize,
+						  limit)) {
+			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+		} else if (prev) {
 			copy = skb_clone(skb, GFP_ATOMIC);
 			if (copy && ethertap_reader_queue(tap, prev, copy, limit)) {
 				delivered = true;
@@ -547,7 +563,7 @@ void ethertap_reader_detach(struct ethertap_reader *r)
 	unsigned int unread;
 
 	spin_lock_bh(&r->queue.lock);
-	r->closed = true;	/* from now on, @r->queue and @r->bytes stay */
+	WRITE_ONCE(r->closed, true);	/* @r->queue and @r->bytes stay */
 	unread = skb_queue_len(&r->queue);
 	spin_unlock_bh(&r->queue.lock);
 
@@ -599,7 +615,7 @@ struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 		spin_lock_bh(&r->queue.lock);
 		skb = __skb_dequeue(&r->queue);
 		if (skb) {
-			r->bytes -= skb->truesize;
+			WRITE_ONCE(r->bytes, r->bytes - skb->truesize);
 			atomic_long_sub(skb->truesize, &tap->queued);
 		}
 		spin_unlock_bh(&r->queue.lock);
