@@ -597,29 +597,48 @@ static bool ethertap_reader_ready(struct ethertap_reader *r)
  * The next frame for @r, waiting for one unless @nonblock.  NULL with
  * *err = 0 once the tap is gone (end of file), -EAGAIN or -ERESTARTSYS.
  */
+/*
+ * The first frame queued on @r if it is at most @max bytes long, else NULL;
+ * @gone is set if the tap is gone.
+ */
+static struct sk_buff *ethertap_reader_dequeue(struct ethertap_reader *r,
+					       unsigned int max, bool *gone)
+{
+	struct sk_buff *skb = NULL;
+	struct ethertap *tap;
+
+	rcu_read_lock();
+	tap = rcu_dereference(r->tap);
+	*gone = !tap;
+	if (tap) {
+		/* Once @r->tap is NULL, its queue is empty (detach_all). */
+		spin_lock_bh(&r->queue.lock);
+		skb = skb_peek(&r->queue);
+		if (skb && skb->len <= max) {
+			__skb_unlink(skb, &r->queue);
+			WRITE_ONCE(r->bytes, r->bytes - skb->truesize);
+			atomic_long_sub(skb->truesize, &tap->queued);
+		} else {
+			skb = NULL;
+		}
+		spin_unlock_bh(&r->queue.lock);
+	}
+	rcu_read_unlock();
+	return skb;
+}
+
 struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 				     int *err)
 {
-	struct ethertap *tap;
 	struct sk_buff *skb;
+	bool gone;
 
 	for (;;) {
-		rcu_read_lock();
-		tap = rcu_dereference(r->tap);
-		if (!tap) {
-			rcu_read_unlock();
+		skb = ethertap_reader_dequeue(r, UINT_MAX, &gone);
+		if (gone) {
 			*err = 0;
 			return NULL;
 		}
-		/* Once @r->tap is NULL, its queue is empty (detach_all). */
-		spin_lock_bh(&r->queue.lock);
-		skb = __skb_dequeue(&r->queue);
-		if (skb) {
-			WRITE_ONCE(r->bytes, r->bytes - skb->truesize);
-			atomic_long_sub(skb->truesize, &tap->queued);
-		}
-		spin_unlock_bh(&r->queue.lock);
-		rcu_read_unlock();
 		if (skb)
 			return skb;
 		if (nonblock) {
@@ -632,6 +651,16 @@ struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 	}
 }
 EXPORT_SYMBOL_GPL(ethertap_reader_next);
+
+/* The next frame for @r if one is queued and at most @max bytes long. */
+struct sk_buff *ethertap_reader_take(struct ethertap_reader *r,
+				     unsigned int max)
+{
+	bool gone;
+
+	return ethertap_reader_dequeue(r, max, &gone);
+}
+EXPORT_SYMBOL_GPL(ethertap_reader_take);
 
 /*
  * The receive path.  A frame user space writes (two bytes of padding, then
@@ -888,6 +917,45 @@ ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 	return ethertap_receive(tapp, net, skb, total);
 }
 EXPORT_SYMBOL_GPL(ethertap_receive_iter);
+
+/*
+ * Several frames from @from, each behind two bytes holding its length
+ * (big-endian; 0: the rest of @from), each taken as ethertap_receive_iter()
+ * takes one.  Returns the bytes of the frames taken before the first one
+ * refused, or that frame's errno if it is the first; a length past the end
+ * of @from is refused as too short (-EINVAL).
+ */
+ssize_t ethertap_receive_batch(struct ethertap __rcu **tapp,
+			       struct iov_iter *from)
+{
+	size_t done = 0, left, len;
+	struct iov_iter one;
+	__be16 slot;
+	ssize_t ret;
+
+	while ((left = iov_iter_count(from))) {
+		one = *from;
+		len = left;
+		if (left >= ETHERTAP_PAD &&
+		    copy_from_iter(&slot, ETHERTAP_PAD, &one) == ETHERTAP_PAD &&
+		    slot)
+			len = ETHERTAP_PAD + be16_to_cpu(slot);
+		if (len > left) {
+			ret = ethertap_refuse(tapp, NULL, ETHERTAP_RX_TOO_SHORT,
+					      -EINVAL);
+		} else {
+			one = *from;
+			iov_iter_truncate(&one, len);
+			ret = ethertap_receive_iter(tapp, NULL, &one);
+		}
+		if (ret < 0)
+			return done ? done : ret;
+		iov_iter_advance(from, len);
+		done += len;
+	}
+	return done;
+}
+EXPORT_SYMBOL_GPL(ethertap_receive_batch);
 
 /*
  * As ethertap_receive_iter(), for a padded frame that arrived in @from (a

@@ -48,6 +48,22 @@
 #define ETHERTAP_MIN_FRAME	(ETHERTAP_PAD + 14)
 
 /*
+ * ioctls of an open /dev/tapN besides SIOCGIFHWADDR: the file's flags,
+ * an unsigned int.  Type 0xE7 is unassigned in the kernel's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst; TUN/TAP's ioctls
+ * (type 'T') keep failing with ENOTTY.
+ *
+ * ETHERTAP_F_BATCH: the two bytes in front of each frame carry its length,
+ * big-endian, instead of zeros; one read() returns as many whole frames as
+ * fit, one write() takes several.  A length of 0 means "to the end of the
+ * buffer" (a frame longer than 65535 bytes is read alone, with length 0).
+ */
+#define ETHERTAP_IOC_TYPE	0xE7
+#define ETHERTAPSETFLAGS	_IOW(ETHERTAP_IOC_TYPE, 1, unsigned int)
+#define ETHERTAPGETFLAGS	_IOR(ETHERTAP_IOC_TYPE, 2, unsigned int)
+#define ETHERTAP_F_BATCH	0x0001
+
+/*
  * The raw netlink interface (module ethertap_netlink): a socket
  * socket(AF_NETLINK, SOCK_RAW, ETHERTAP_NETLINK) that joins multicast group
  * ETHERTAP_NLGRP(N) (bind() with nl_groups = 1 << N for N < 32, or

@@ -94,6 +94,7 @@ struct ethertap_reader {
 	wait_queue_head_t wait;
 	struct list_head node;		/* in tap->readers */
 	bool reads;			/* opened for reading: gets frames */
+	unsigned int flags;		/* ETHERTAP_F_*, set by ioctl */
 	bool closed;
 	struct rcu_head rcu;
 };
@@ -127,8 +128,12 @@ void ethertap_reader_detach(struct ethertap_reader *r);
 void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c);
 struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 				     int *err);
+struct sk_buff *ethertap_reader_take(struct ethertap_reader *r,
+				     unsigned int max);
 ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 			      const struct net *net, struct iov_iter *from);
+ssize_t ethertap_receive_batch(struct ethertap __rcu **tapp,
+			       struct iov_iter *from);
 ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
 			     const struct net *net, struct sk_buff *from);
 

@@ -7,7 +7,9 @@
  * write() injects one frame, poll() tells which of the two would not
  * block.  Several files may have one tap open; each one open for reading
  * receives its own copy of every frame (a write-only file receives none).
- * ioctl() answers SIOCGIFHWADDR only.  The kernel loads this module by
+ * In batch mode (an ioctl sets it per file) a read returns several frames
+ * and a write takes several.  ioctl() answers SIOCGIFHWADDR and the file's
+ * flags.  The kernel loads this module by
  * itself when a major 36 node is opened; the other major is dynamic, so
  * modprobe ethertap loads it (a soft dependency).
  */
@@ -59,31 +61,22 @@ static int tapdev_release(struct inode *inode, struct file *file)
 }
 
 /*
- * One frame per read: the padding, then as much of the frame as fits.  The
+ * Copy @skb to @to behind its two bytes (zeros; in batch mode the length of
+ * what is copied, 0 if that is above 65535), as much of it as fits.  The
  * rest of a frame longer than the buffer is discarded (and counted), as a
- * datagram socket does.
+ * datagram socket does.  Consumes @skb.
  */
-static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
+static ssize_t tapdev_put(struct ethertap_reader *r, struct sk_buff *skb,
+			  struct iov_iter *to, bool batch)
 {
-	static const u8 pad[ETHERTAP_PAD];
-	struct file *file = iocb->ki_filp;
-	struct ethertap_reader *r = file->private_data;
 	size_t room = iov_iter_count(to);
-	struct sk_buff *skb;
-	size_t n, body;
-	bool nonblock;
-	int err;
+	size_t n = min_t(size_t, room, ETHERTAP_PAD);
+	size_t body = min_t(size_t, skb->len, room - n);
+	__be16 slot = 0;
 
-	if (!room)
-		return 0;
-	nonblock = (file->f_flags & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT);
-	skb = ethertap_reader_next(r, nonblock, &err);
-	if (!skb)
-		return err;
-
-	n = copy_to_iter(pad, min_t(size_t, room, ETHERTAP_PAD), to);
-	body = min_t(size_t, skb->len, room - n);
-	if (n != min_t(size_t, room, ETHERTAP_PAD) ||
+	if (batch && body <= U16_MAX)
+		slot = cpu_to_be16(body);
+	if (copy_to_iter(&slot, n, to) != n ||
 	    skb_copy_datagram_iter(skb, 0, to, body)) {
 		ethertap_reader_count(r, ETHERTAP_TX_FAULT);
 		kfree_skb_reason(skb, SKB_DROP_REASON_SKB_UCOPY_FAULT);
@@ -96,6 +89,45 @@ static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
 }
 
 /*
+ * One frame per read, waiting for it unless the file is non-blocking; in
+ * batch mode (ETHERTAP_F_BATCH) then every further queued frame that fits
+ * whole, up to one longer than 65535 bytes, which comes alone.
+ */
+static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct file *file = iocb->ki_filp;
+	struct ethertap_reader *r = file->private_data;
+	size_t room = iov_iter_count(to);
+	struct sk_buff *skb;
+	ssize_t ret, done;
+	bool nonblock, batch;
+	int err;
+
+	if (!room)
+		return 0;
+	nonblock = (file->f_flags & O_NONBLOCK) || (iocb->ki_flags & IOCB_NOWAIT);
+	skb = ethertap_reader_next(r, nonblock, &err);
+	if (!skb)
+		return err;
+	batch = READ_ONCE(r->flags) & ETHERTAP_F_BATCH;
+	if (batch && skb->len > U16_MAX)
+		batch = false;	/* its length is the whole read */
+	done = tapdev_put(r, skb, to, batch);
+	while (batch && done > 0 &&
+	       (room = iov_iter_count(to)) > ETHERTAP_PAD) {
+		skb = ethertap_reader_take(r, min_t(size_t, room - ETHERTAP_PAD,
+						    U16_MAX));
+		if (!skb)
+			break;
+		ret = tapdev_put(r, skb, to, true);
+		if (ret < 0)
+			break;	/* that frame is lost, and counted */
+		done += ret;
+	}
+	return done;
+}
+
+/*
  * A write never waits, IOCB_NOWAIT or not: there is no queue to wait on
  * and no sleeping lock on the way to the stack.  It may sleep allocating
  * the frame (GFP_KERNEL) or faulting the user's pages in, as a write to
@@ -105,6 +137,8 @@ static ssize_t tapdev_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct ethertap_reader *r = iocb->ki_filp->private_data;
 
+	if (READ_ONCE(r->flags) & ETHERTAP_F_BATCH)
+		return ethertap_receive_batch(&r->tap, from);
 	return ethertap_receive_iter(&r->tap, NULL, from);
 }
 
@@ -128,20 +162,14 @@ static __poll_t tapdev_poll(struct file *file, poll_table *wait)
  * tap's name and its hardware address (ARPHRD_ETHER), so that a daemon
  * learns the address of the tap it opened.  Only the name and the address
  * are written, the same bytes for 32- and 64-bit callers.  The name and
- * the address change only under RTNL.  Every other command is ENOTTY (2.4
- * said EINVAL to all): a program probing for TUN/TAP with TUNSETIFF learns
- * it has none, with neither EPERM nor EBUSY.
+ * the address change only under RTNL.
  */
-static long tapdev_ioctl(struct file *file, unsigned int cmd,
-			 unsigned long arg)
+static long tapdev_hwaddr(struct ethertap_reader *r, unsigned long arg)
 {
-	struct ethertap_reader *r = file->private_data;
 	struct ethertap *tap;
 	struct ifreq ifr = {};
 	int err = 0;
 
-	if (cmd != SIOCGIFHWADDR)
-		return -ENOTTY;
 	rtnl_lock();
 	tap = rcu_dereference_protected(r->tap, lockdep_rtnl_is_held());
 	if (tap) {
@@ -156,6 +184,36 @@ static long tapdev_ioctl(struct file *file, unsigned int cmd,
 				 offsetofend(struct ifreq, ifr_hwaddr)))
 		err = -EFAULT;
 	return err;
+}
+
+/*
+ * SIOCGIFHWADDR, and the file's flags (ETHERTAPSETFLAGS, ETHERTAPGETFLAGS:
+ * EINVAL for a flag this module does not know).  Every other command is
+ * ENOTTY (2.4 said EINVAL to all): a program probing for TUN/TAP with
+ * TUNSETIFF learns it has none, with neither EPERM nor EBUSY.
+ */
+static long tapdev_ioctl(struct file *file, unsigned int cmd,
+			 unsigned long arg)
+{
+	struct ethertap_reader *r = file->private_data;
+	unsigned int __user *uflags = (unsigned int __user *)arg;
+	unsigned int flags;
+
+	switch (cmd) {
+	case SIOCGIFHWADDR:
+		return tapdev_hwaddr(r, arg);
+	case ETHERTAPSETFLAGS:
+		if (get_user(flags, uflags))
+			return -EFAULT;
+		if (flags & ~ETHERTAP_F_BATCH)
+			return -EINVAL;
+		WRITE_ONCE(r->flags, flags);
+		return 0;
+	case ETHERTAPGETFLAGS:
+		return put_user(READ_ONCE(r->flags), uflags);
+	default:
+		return -ENOTTY;
+	}
 }
 
 static const struct file_operations tapdev_fops = {
