@@ -6,8 +6,10 @@
  * A fast PRNG (xorshift64*) seeded from ETHERTAP_FUZZ_SEED (default 1)
  * picks ETHERTAP_FUZZ_OPS (default 20000) operations: open, close, dup,
  * fcntl(O_NONBLOCK), read/readv (never blocking), write/writev of random
- * lengths and contents (valid Ethernet headers with common ethertypes,
- * whole valid UDP frames, bad pointers), poll, ioctl, lseek/pread/pwrite,
+ * lengths and contents (the headers of IPv4 with UDP, TCP or ICMP, IPv6,
+ * ARP and VLAN-tagged IPv4 along the layouts of selftests/ethertap.txt,
+ * right and wrong, from traffic.h's fuzz_frame(); random bytes behind
+ * common ethertypes; whole valid UDP frames; bad pointers), poll, ioctl, lseek/pread/pwrite,
  * mmap, link changes (up/down, MTU, txqueuelen) and UDP datagrams the
  * stack sends through the taps.  The outcome of every call is predicted
  * from the documented ABI (the exact errno of a write; the errno class of
@@ -22,6 +24,7 @@
 #include <linux/fs.h>
 
 #include "lib.h"
+#include "traffic.h"
 #include "harness.h"
 
 #define NFDS		8
@@ -60,6 +63,7 @@ struct fz {
 	uint8_t *edge;		/* one page readable+writable, then PROT_NONE */
 	long pg;
 	unsigned long counts[32];
+	uint64_t protos[FP_NR];	/* frames written, per fuzz_frame() protocol */
 	char msg[512];
 };
 
@@ -192,7 +196,11 @@ static uint8_t *ptr_for(struct fz *z, int kind, size_t len, size_t *ok,
 	}
 }
 
-/* Fill z->buf with a random frame of @len bytes; returns its ethertype. */
+/*
+ * Fill z->buf with a frame of @len bytes: mostly the headers of IPv4,
+ * IPv6, ARP or VLAN-tagged IPv4 (fuzz_frame()), else random bytes with
+ * a chosen destination and ethertype.  Returns its ethertype.
+ */
 static uint16_t make_frame(struct fz *z, unsigned int tap, size_t len)
 {
 	static const uint16_t types[] = { 0x0800, 0x0806, 0x86dd, 0x8100,
@@ -201,6 +209,14 @@ static uint16_t make_frame(struct fz *z, unsigned int tap, size_t len)
 	uint8_t mac[6];
 
 	memcpy(z->buf, z->rnd + off, len);
+	/* Two in three: the headers of one protocol (traffic.h). */
+	if (len >= ETHERTAP_MIN_FRAME && rnd(z, 3)) {
+		unsigned int p = rnd(z, FP_OTHER);
+
+		z->protos[p]++;
+		return fuzz_frame(&z->rng, p, z->buf, len, tap, false);
+	}
+	z->protos[FP_OTHER]++;
 	if (len < 16)
 		return len >= 16 ? get16(z->buf + 14) : 0;
 	if (rnd(z, 4)) {
@@ -555,6 +571,7 @@ static int op_udpframe(struct fz *z)
 	len = build_to_tap(frame, e->tap, FZ_PORT, z->rnd + rnd(z, 60000),
 			   plen);
 	drain_udp(z, e->tap);
+	z->protos[FP_IPV4]++;
 	want = can_write(e) ? expect_write(z, e->tap, len, 0x0800, len, 0, 0) :
 	       EBADF;
 	r = write(e->fd, frame, len);
@@ -1050,6 +1067,14 @@ TEST_F_TIMEOUT(fz, fuzz, 600)
 	}
 	printf("# fuzz: %" PRIu64 " ops, seed %" PRIu64 "\n", z->op, z->seed);
 	printf("# figure: operations_fuzzed %" PRIu64 "\n", z->op);
+	for (c = 0; c < FP_NR; c++) {
+		printf("# figure: frames_fuzzed_%s %" PRIu64 "\n",
+		       fuzz_proto_name[c], z->protos[c]);
+		/* 20000 ops write some 7000 frames: every protocol is there. */
+		if (z->op >= 2000)
+			EXPECT_LT(0, z->protos[c]) TH_LOG("no %s frame",
+							  fuzz_proto_name[c]);
+	}
 }
 
 TEST_HARNESS_MAIN

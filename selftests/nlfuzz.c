@@ -9,7 +9,8 @@
  * (NETLINK_ADD_MEMBERSHIP/DROP_MEMBERSHIP of random groups, SO_RCVBUF,
  * NETLINK_PKTINFO, NETLINK_NO_ENOBUFS, unknown options), sendmsg() of
  * random lengths (0 to 70000) with random tap numbers in the padding and
- * random contents (nlmsghdr-like headers among them), recvmsg() with
+ * structured or random contents (IPv4, IPv6, ARP, VLAN headers from
+ * traffic.h's fuzz_frame(), nlmsghdr-like headers among them), recvmsg() with
  * random sizes and flags, close(), and UDP datagrams the stack sends
  * through tap0 and tap1 to the listeners.  The outcome of every call is
  * predicted from the documented ABI, including the errno a refused frame
@@ -22,6 +23,7 @@
 #include <linux/netlink.h>
 
 #include "lib.h"
+#include "traffic.h"
 #include "harness.h"
 
 #define NSOCK		6
@@ -52,6 +54,7 @@ struct nlz {
 	} m[2];
 	uint8_t *buf, *rnd;
 	unsigned long counts[16];
+	uint64_t protos[FP_NR];	/* frames sent, per fuzz_frame() protocol */
 	char msg[512];
 };
 
@@ -254,8 +257,10 @@ static int expect_send(struct nlz *z, unsigned int tap, size_t len,
 /*
  * sendmsg() to the kernel socket: the message is accepted whole and any
  * refusal comes back on the socket's next receive.  Contents: a UDP
- * datagram for the tap's socket, or random bytes behind a header with an
- * ethertype no one handles (or an nlmsghdr where the padding would be).
+ * datagram for the tap's socket, the headers of IPv4, IPv6, ARP or
+ * VLAN-tagged IPv4 that the stack drops unanswered (fuzz_frame(), quiet),
+ * or random bytes behind a header with an ethertype no one handles (or an
+ * nlmsghdr where the padding would be).
  */
 static int op_send(struct nlz *z)
 {
@@ -264,7 +269,7 @@ static int op_send(struct nlz *z)
 	const uint8_t peer[6] = PEER_MAC;
 	struct msghdr mh = { .msg_name = &k, .msg_namelen = sizeof(k) };
 	struct iovec iov[2];
-	unsigned int tap, udp = 0;
+	unsigned int tap, udp = 0, proto = FP_OTHER;
 	uint8_t *f = z->buf, mac[6];
 	size_t len, cut;
 	ssize_t r;
@@ -311,6 +316,12 @@ static int op_send(struct nlz *z)
 			len = build_to_tap(f, tap, NL_PORT, z->rnd,
 					   rng_below(&z->rng, 1400));
 			udp = 1;
+			proto = FP_IPV4;
+		} else if (rng_below(&z->rng, 2)) {
+			/* Quiet: nothing the stack would answer. */
+			proto = rng_below(&z->rng, FP_OTHER);
+			fuzz_frame(&z->rng, proto, f, len, tap < 2 ? tap : 0,
+				   true);
 		}
 	}
 	if (len >= sizeof(struct nlmsghdr) && rng_below(&z->rng, 8) == 0) {
@@ -321,10 +332,12 @@ static int op_send(struct nlz *z)
 		h->nlmsg_type = rng_below(&z->rng, 40);
 		h->nlmsg_flags = rng_next(&z->rng);
 		udp = 0;
+		proto = FP_OTHER;
 		tap = f[0] << 8 | f[1];
 		if (len >= ETHERTAP_MIN_FRAME)	/* no IP datagram now */
 			put16(f + ETHERTAP_PAD + 12, 0x88b5);
 	}
+	z->protos[proto]++;
 	if (len >= ETHERTAP_PAD) {
 		f[0] = tap >> 8;
 		f[1] = tap;
@@ -681,6 +694,14 @@ TEST_F_TIMEOUT(nlz, fuzz, 600)
 	printf("# figure: operations_fuzzed %" PRIu64 "\n", z->op);
 	printf("# figure: frames_moved %" PRIu64 "\n",
 	       z->m[0].packets + z->m[1].packets + z->m[0].tx + z->m[1].tx);
+	for (t = 0; t < FP_NR; t++) {
+		printf("# figure: frames_fuzzed_%s %" PRIu64 "\n",
+		       fuzz_proto_name[t], z->protos[t]);
+		/* 3000 ops send some 30 frames of each protocol. */
+		if (z->op >= 3000)
+			EXPECT_LT(0, z->protos[t]) TH_LOG("no %s frame",
+							  fuzz_proto_name[t]);
+	}
 }
 
 TEST_HARNESS_MAIN
