@@ -677,8 +677,9 @@ static uint64_t now_ns(void)
  * frames at txqueuelen 1000.  Without a byte bound they would hold 256000
  * copies (about 64 MB of slab); with it the slab grows by at most twice
  * ETHERTAP_QUEUE_BYTES, every reader gets frames until it holds its share
- * and the tap its total, and every frame and copy not queued is counted.  Once all are closed, the tap's byte count is back to
- * zero: one reader queues 200 frames again, past its own share.
+ * and the tap its total, and every frame and copy not queued is counted.
+ * Once all are closed, the tap's byte count is back to zero: one reader
+ * queues 200 frames again, past its own share.
  */
 TEST_F(tap0, reader_flood)
 {

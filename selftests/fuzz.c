@@ -9,7 +9,8 @@
  * lengths and contents (the headers of IPv4 with UDP, TCP or ICMP, IPv6,
  * ARP and VLAN-tagged IPv4 along the layouts of selftests/ethertap.txt,
  * right and wrong, from traffic.h's fuzz_frame(); random bytes behind
- * common ethertypes; whole valid UDP frames; bad pointers), poll, ioctl, lseek/pread/pwrite,
+ * common ethertypes; whole valid UDP frames; bad pointers), poll, ioctl
+ * (ENOTTY for every command but those of ethertap.h), lseek/pread/pwrite,
  * mmap, link changes (up/down, MTU, txqueuelen) and UDP datagrams the
  * stack sends through the taps.  The outcome of every call is predicted
  * from the documented ABI (the exact errno of a write; the errno class of
@@ -673,7 +674,8 @@ static int op_ioctl(struct fz *z)
 	do {
 		cmd = rnd(z, 2) ? known[rnd(z, ARRAY_SIZE(known))] :
 				  (uint32_t)rnd64(z);
-	} while (generic_ioctl(cmd) || (unsigned int)cmd == SIOCGIFHWADDR);
+	} while (generic_ioctl(cmd) || (unsigned int)cmd == SIOCGIFHWADDR ||
+		 _IOC_TYPE(cmd) == ETHERTAP_IOC_TYPE);
 	kind = rnd_ptr_kind(z);
 	arg = rnd(z, 4) ? (void *)ptr_for(z, kind, 64, &ok, NULL) :
 			  (void *)(uintptr_t)rnd64(z);
