@@ -26,6 +26,7 @@
 #include <linux/skbuff.h>
 #include <linux/uio.h>
 #include <net/dst.h>
+#include <net/gro_cells.h>
 #include <net/netfilter/nf_conntrack.h>
 
 #include "compat.h"
@@ -345,6 +346,9 @@ static int ethertap_init(struct net_device *dev)
 	tap->stats = netdev_alloc_pcpu_stats(struct ethertap_stats);
 	if (!tap->stats)
 		return -ENOMEM;
+	err = gro_cells_init(&tap->gro, dev);
+	if (err)
+		goto stats;
 	seqcount_spinlock_init(&tap->filter.seq, &dev->addr_list_lock);
 
 	mutex_lock(&ethertap_mutex);
@@ -352,11 +356,13 @@ static int ethertap_init(struct net_device *dev)
 	if (!err)
 		rcu_assign_pointer(ethertap_table[tap->index], tap);
 	mutex_unlock(&ethertap_mutex);
-	if (err) {
-		/* register_netdevice() calls no destructor when init fails. */
-		free_percpu(tap->stats);
-		tap->stats = NULL;
-	}
+	if (!err)
+		return 0;
+	/* register_netdevice() calls no destructor when init fails. */
+	gro_cells_destroy(&tap->gro);
+stats:
+	free_percpu(tap->stats);
+	tap->stats = NULL;
 	return err;
 }
 
@@ -376,6 +382,8 @@ static void ethertap_destructor(struct net_device *dev)
 {
 	struct ethertap *tap = netdev_priv(dev);
 
+	/* After RCU: no receive path is in gro_cells_receive() any more. */
+	gro_cells_destroy(&tap->gro);
 	free_percpu(tap->stats);
 	tap->stats = NULL;
 	if (tap->registered)
@@ -785,8 +793,12 @@ static void ethertap_set_rx_mode(struct net_device *dev)
  * no neighbour can have learnt the tap's address, and 2.4, whose taps all
  * had FE:FD:00:00:00:00, let programs write that address to any tap.
  */
+/*
+ * Hand @skb to the stack as received on @tap, or if @defer is not NULL
+ * queue it there for ethertap_gro_flush().
+ */
 static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
-			     unsigned int len)
+			     unsigned int len, struct sk_buff_head *defer)
 {
 	skb->protocol = eth_type_trans(skb, tap->dev);
 	if (skb->pkt_type == PACKET_OTHERHOST &&
@@ -801,17 +813,20 @@ static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
 		return;
 	}
 	ethertap_count_rx(tap, len);
-	netif_receive_skb(skb);
+	if (defer)
+		__skb_queue_tail(defer, skb);
+	else
+		netif_receive_skb(skb);
 }
 
 /*
  * Deliver @skb, a frame (its padding pulled), on the tap behind @tapp unless
- * the checks that need the tap refuse it; consumes @skb.  Returns @ret or a
- * negative errno.
+ * the checks that need the tap refuse it (to @defer, see ethertap_deliver());
+ * consumes @skb.  Returns @ret or a negative errno.
  */
 static ssize_t ethertap_receive(struct ethertap __rcu **tapp,
 				const struct net *net, struct sk_buff *skb,
-				ssize_t ret)
+				ssize_t ret, struct sk_buff_head *defer)
 {
 	unsigned int len = skb->len;
 	struct ethertap *tap;
@@ -834,7 +849,7 @@ static ssize_t ethertap_receive(struct ethertap __rcu **tapp,
 		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 		ret = -ENETDOWN;
 	} else {
-		ethertap_deliver(tap, skb, len);
+		ethertap_deliver(tap, skb, len, defer);
 	}
 	local_bh_enable();
 	rcu_read_unlock();
@@ -893,8 +908,10 @@ static struct sk_buff *ethertap_alloc_frame(size_t len)
  *   -ENETDOWN  the interface is down
  *   -ENXIO     the tap is gone (or is in another namespace than @net)
  */
-ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
-			      const struct net *net, struct iov_iter *from)
+static ssize_t __ethertap_receive_iter(struct ethertap __rcu **tapp,
+				       const struct net *net,
+				       struct iov_iter *from,
+				       struct sk_buff_head *defer)
 {
 	size_t total = iov_iter_count(from);
 	struct sk_buff *skb;
@@ -914,14 +931,53 @@ ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 		kfree_skb_reason(skb, SKB_DROP_REASON_SKB_UCOPY_FAULT);
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
 	}
-	return ethertap_receive(tapp, net, skb, total);
+	return ethertap_receive(tapp, net, skb, total, defer);
+}
+
+ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
+			      const struct net *net, struct iov_iter *from)
+{
+	return __ethertap_receive_iter(tapp, net, from, NULL);
 }
 EXPORT_SYMBOL_GPL(ethertap_receive_iter);
+
+/* Frames of a batch write handed to GRO at a time: a NAPI poll's worth. */
+#define ETHERTAP_GRO_BATCH	64
+
+/*
+ * The frames a batch write took, through GRO: all at once with bottom
+ * halves off, so that the tap's GRO cell sees them together and merges
+ * the segments of a flow before the stack does anything else.  Frames for
+ * a tap that went away meanwhile are freed (nothing left to count them on);
+ * gro_cells_receive() drops, in the device's rx_dropped, those for a tap
+ * gone down.
+ */
+static void ethertap_gro_flush(struct ethertap __rcu **tapp,
+			       struct sk_buff_head *q)
+{
+	struct ethertap *tap;
+	struct sk_buff *skb;
+
+	if (skb_queue_empty(q))
+		return;
+	rcu_read_lock();
+	tap = rcu_dereference(*tapp);
+	local_bh_disable();
+	while ((skb = __skb_dequeue(q))) {
+		if (tap)
+			gro_cells_receive(&tap->gro, skb);
+		else
+			kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
+	}
+	local_bh_enable();
+	rcu_read_unlock();
+}
 
 /*
  * Several frames from @from, each behind two bytes holding its length
  * (big-endian; 0: the rest of @from), each taken as ethertap_receive_iter()
- * takes one.  Returns the bytes of the frames taken before the first one
+ * takes one, then handed to the stack through GRO, ETHERTAP_GRO_BATCH at a
+ * time.  Returns the bytes of the frames taken before the first one
  * refused, or that frame's errno if it is the first; a length past the end
  * of @from is refused as too short (-EINVAL).
  */
@@ -929,9 +985,12 @@ ssize_t ethertap_receive_batch(struct ethertap __rcu **tapp,
 			       struct iov_iter *from)
 {
 	size_t done = 0, left, len;
+	struct sk_buff_head defer;
 	struct iov_iter one;
+	ssize_t ret = 0;
 	__be16 slot;
-	ssize_t ret;
+
+	__skb_queue_head_init(&defer);
 
 	while ((left = iov_iter_count(from))) {
 		one = *from;
@@ -946,14 +1005,17 @@ ssize_t ethertap_receive_batch(struct ethertap __rcu **tapp,
 		} else {
 			one = *from;
 			iov_iter_truncate(&one, len);
-			ret = ethertap_receive_iter(tapp, NULL, &one);
+			ret = __ethertap_receive_iter(tapp, NULL, &one, &defer);
 		}
 		if (ret < 0)
-			return done ? done : ret;
+			break;
 		iov_iter_advance(from, len);
 		done += len;
+		if (skb_queue_len(&defer) >= ETHERTAP_GRO_BATCH)
+			ethertap_gro_flush(tapp, &defer);
 	}
-	return done;
+	ethertap_gro_flush(tapp, &defer);
+	return done ? done : ret;
 }
 EXPORT_SYMBOL_GPL(ethertap_receive_batch);
 
@@ -988,7 +1050,7 @@ ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
 	memset(skb->cb, 0, sizeof(skb->cb));
 	skb_clear_tstamp(skb);
 	__skb_pull(skb, ETHERTAP_PAD);
-	return ethertap_receive(tapp, net, skb, from->len);
+	return ethertap_receive(tapp, net, skb, from->len, NULL);
 }
 EXPORT_SYMBOL_GPL(ethertap_receive_skb);
 

@@ -19,6 +19,7 @@
 #include <linux/skbuff.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/wait.h>
+#include <net/gro_cells.h>
 
 #include "compat.h"
 #include "ethertap.h"
@@ -80,6 +81,7 @@ struct ethertap {
 	struct list_head readers;	/* RCU; changed under ethertap_mutex */
 	unsigned int nreaders;		/* in @readers (ethertap_mutex) */
 	atomic_long_t queued;		/* truesize in all readers' queues */
+	struct gro_cells gro;		/* for the frames of batch writes */
 	struct device *node;		/* /dev/ethertap/tapN */
 	struct device *legacy;		/* /dev/tapN; NULL if macvtap's */
 	unsigned int index;		/* N: minor ETHERTAP_MINOR_BASE + N */

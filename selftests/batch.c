@@ -9,10 +9,13 @@
  * frames delivered in order with exact counters; a write with a bad frame
  * in the middle (the frames before it taken, its errno for the next write
  * that starts at it, each refusal counted once); a length past the end of
- * the buffer; length 0 for "the rest of the buffer"; and a file that turns
- * batch mode off again reads and writes one frame as before.
+ * the buffer; length 0 for "the rest of the buffer"; a file that turns
+ * batch mode off again reads and writes one frame as before; and the TCP
+ * segments of one batch write merged by GRO (one packet for a packet
+ * socket on tap0), but not with GRO off nor when written one by one.
  */
 #include <sys/uio.h>
+#include <linux/if_packet.h>
 
 #include "lib.h"
 #include "harness.h"
@@ -323,6 +326,152 @@ TEST_F(bt, batch_off)
 	EXPECT_EQ(0, get16(self->buf));
 	ASSERT_EQ(r, read(self->t.fd, self->one, sizeof(self->one)));
 	EXPECT_EQ(0, memcmp(self->buf, self->one, r));
+}
+
+#define SEGS		8
+#define SEG_LEN		1000
+#define SEG_PORT	9	/* nothing listens: the stack answers RST */
+
+/*
+ * Append behind its length TCP segment @i of a flow 10.99.0.2:40000 ->
+ * 10.99.0.1:SEG_PORT: ACK, SEG_LEN bytes, sequence and IP ID following
+ * segment i - 1, checksums right.  Returns its bytes.
+ */
+static size_t put_seg(uint8_t *p, unsigned int i)
+{
+	const uint8_t peer[6] = PEER_MAC;
+	uint32_t saddr = inet_be("10.99.0.2"), daddr = inet_be("10.99.0.1");
+	uint8_t *eth = p + ETHERTAP_PAD, *ip = eth + ETH_HDR, *tcp = ip + IP_HDR;
+	uint8_t ph[12];
+	size_t tlen = 20 + SEG_LEN;
+	uint32_t seq = 1000 + i * SEG_LEN;
+
+	put16(p, ETH_HDR + IP_HDR + tlen);
+	tap_mac(0, eth);
+	memcpy(eth + 6, peer, 6);
+	put16(eth + 12, 0x0800);
+	memset(ip, 0, IP_HDR);
+	ip[0] = 0x45;
+	put16(ip + 2, IP_HDR + tlen);
+	put16(ip + 4, 100 + i);		/* ID */
+	put16(ip + 6, 0x4000);		/* DF */
+	ip[8] = 64;
+	ip[9] = IPPROTO_TCP;
+	memcpy(ip + 12, &saddr, 4);
+	memcpy(ip + 16, &daddr, 4);
+	put16(ip + 10, csum_fold(csum_add(0, ip, IP_HDR)));
+	memset(tcp, 0, 20);
+	put16(tcp, 40000);
+	put16(tcp + 2, SEG_PORT);
+	put16(tcp + 4, seq >> 16);
+	put16(tcp + 6, seq & 0xffff);
+	put16(tcp + 10, 1);		/* ack 1 */
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x10;			/* ACK */
+	put16(tcp + 14, 512);
+	memset(tcp + 20, 'a' + i, SEG_LEN);
+	memcpy(ph, &saddr, 4);
+	memcpy(ph + 4, &daddr, 4);
+	ph[8] = 0;
+	ph[9] = IPPROTO_TCP;
+	put16(ph + 10, tlen);
+	put16(tcp + 16, csum_fold(csum_add(csum_add(0, ph, 12), tcp, tlen)));
+	return ETHERTAP_PAD + ETH_HDR + IP_HDR + tlen;
+}
+
+/*
+ * The lengths of the IPv4 packets to SEG_PORT a packet socket on tap0 saw
+ * come in, up to @max, in @len; how many.
+ */
+static int seg_packets(int ps, size_t *len, int max)
+{
+	struct sockaddr_ll sll;
+	socklen_t sl;
+	uint8_t b[65536];
+	int n = 0;
+	ssize_t r;
+
+	for (;;) {
+		sl = sizeof(sll);
+		r = recvfrom(ps, b, sizeof(b), MSG_DONTWAIT,
+			     (struct sockaddr *)&sll, &sl);
+		if (r < 0)
+			return n;
+		if (sll.sll_pkttype == PACKET_OUTGOING || r < 20 + 4 ||
+		    b[9] != IPPROTO_TCP || get16(b + 20 + 2) != SEG_PORT)
+			continue;
+		if (n < max)
+			len[n] = r;
+		n++;
+	}
+}
+
+static int packet_socket(void)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(0x0800),
+		.sll_ifindex = if_nametoindex("tap0"),
+	};
+	int ps = socket(AF_PACKET, SOCK_DGRAM, htons(0x0800));
+
+	if (ps < 0 || bind(ps, (struct sockaddr *)&sll, sizeof(sll)))
+		return -1;
+	return ps;
+}
+
+/*
+ * Eight segments of one flow in one batch write reach the stack as one
+ * packet of 8 x 1000 bytes; with GRO off, or written one per write(),
+ * as eight.  rx_packets counts the eight frames either way; the stack
+ * answers each packet it sees with one RST (54 bytes): 1 + 8 + 8.
+ */
+TEST_F(bt, write_gro)
+{
+	struct tap_stats d = { .v = {
+		[S_RX_PACKETS] = 3 * SEGS,
+		[S_RX_BYTES] = 3 * SEGS * (ETH_HDR + IP_HDR + 20 + SEG_LEN),
+		[S_TX_PACKETS] = 1 + 2 * SEGS,
+		[S_TX_BYTES] = (1 + 2 * SEGS) * (ETH_HDR + IP_HDR + 20) } };
+	size_t len = 0, off, got[SEGS + 1];
+	unsigned int i;
+	int ps, n, fd;
+
+	ps = packet_socket();
+	ASSERT_LE(0, ps);
+	for (i = 0; i < SEGS; i++)
+		len += put_seg(self->buf + len, i);
+	ASSERT_EQ((ssize_t)len, write(self->fd, self->buf, len));
+	usleep(100 * 1000);
+	n = seg_packets(ps, got, SEGS + 1);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(IP_HDR + 20 + SEGS * SEG_LEN, got[0]);
+
+	/* One frame per write (classic file): nothing to merge. */
+	fd = tap_open(0, O_WRONLY);
+	ASSERT_LE(0, fd);
+	for (off = 0, i = 0; i < SEGS; i++) {
+		size_t l = ETHERTAP_PAD + get16(self->buf + off);
+
+		put16(self->buf + off, 0);
+		ASSERT_EQ((ssize_t)l, write(fd, self->buf + off, l));
+		off += l;
+	}
+	close(fd);
+	usleep(100 * 1000);
+	EXPECT_EQ(SEGS, seg_packets(ps, got, SEGS + 1));
+
+	/* GRO off on tap0: the batch comes as eight packets. */
+	ASSERT_EQ(0, run("ethtool -K tap0 gro off"));
+	for (len = 0, i = 0; i < SEGS; i++)
+		len += put_seg(self->buf + len, i);
+	ASSERT_EQ((ssize_t)len, write(self->fd, self->buf, len));
+	usleep(100 * 1000);
+	n = seg_packets(ps, got, SEGS + 1);
+	EXPECT_EQ(0, run("ethtool -K tap0 gro on"));
+	EXPECT_EQ(SEGS, n);
+	close(ps);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
 
 TEST_HARNESS_MAIN
