@@ -47,12 +47,28 @@ static inline void sk_error_report(struct sock *sk)
 #define SKB_DROP_REASON_OTHERHOST	0
 #define SKB_DROP_REASON_PKT_TOO_BIG	0
 #define SKB_DROP_REASON_SKB_UCOPY_FAULT	0
+#define SKB_DROP_REASON_DEV_HDR		0
 static inline void ethertap_kfree_skb_reason(struct sk_buff *skb, int reason)
 {
 	kfree_skb(skb);
 }
 
 #define kfree_skb_reason ethertap_kfree_skb_reason
+#endif
+
+/* 6.4 moved the GSO functions out of netdevice.h. */
+#ifdef ETHERTAP_HAVE_NET_GSO_H
+#include <net/gso.h>
+#endif
+
+/*
+ * USO, the offload of UDP segmentation (TUN_F_USO4 and TUN_F_USO6, both
+ * needed), came with 6.2; before, the virtio-net header cannot carry it.
+ */
+#ifdef ETHERTAP_HAVE_USO
+#define ETHERTAP_TUN_F_USO	(TUN_F_USO4 | TUN_F_USO6)
+#else
+#define ETHERTAP_TUN_F_USO	0
 #endif
 
 /* 6.12 turned the NETIF_F_LLTX feature into the dev->lltx flag. */

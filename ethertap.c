@@ -25,6 +25,7 @@
 #include <linux/sched/signal.h>
 #include <linux/skbuff.h>
 #include <linux/uio.h>
+#include <linux/virtio_net.h>
 #include <net/dst.h>
 #include <net/gro_cells.h>
 #include <net/netfilter/nf_conntrack.h>
@@ -154,7 +155,9 @@ static void ethertap_get_stats64(struct net_device *dev,
 			 ev[ETHERTAP_TX_QUEUE_FULL] + ev[ETHERTAP_TX_NOMEM];
 	st->rx_length_errors = ev[ETHERTAP_RX_TOO_SHORT] +
 			       ev[ETHERTAP_RX_TOO_LONG];
-	st->rx_errors = st->rx_length_errors + ev[ETHERTAP_RX_FAULT];
+	st->rx_frame_errors = ev[ETHERTAP_RX_VNET_HDR];
+	st->rx_errors = st->rx_length_errors + st->rx_frame_errors +
+			ev[ETHERTAP_RX_FAULT];
 	st->rx_dropped = ev[ETHERTAP_RX_DOWN] + ev[ETHERTAP_RX_NOMEM] +
 			 ev[ETHERTAP_RX_OTHER_HOST] +
 			 ev[ETHERTAP_RX_MCAST_FILTERED];
@@ -438,15 +441,230 @@ static bool ethertap_reader_queue(struct ethertap *tap,
 	return queued;
 }
 
+/* The SKB_GSO_* types of frames a reader accepting @offloads takes whole. */
+static unsigned int ethertap_gso_types(unsigned int offloads)
+{
+	/* Bits that change nothing for the reader that segments. */
+	unsigned int types = SKB_GSO_DODGY | SKB_GSO_TCP_FIXEDID;
+
+	if (offloads & TUN_F_TSO4)
+		types |= SKB_GSO_TCPV4;
+	if (offloads & TUN_F_TSO6)
+		types |= SKB_GSO_TCPV6;
+	if (offloads & TUN_F_TSO_ECN)
+		types |= SKB_GSO_TCP_ECN;
+	if ((offloads & ETHERTAP_TUN_F_USO) == ETHERTAP_TUN_F_USO)
+		types |= SKB_GSO_UDP_L4;
+	return types;
+}
+
+/* The offloads (TUN_F_*) @r accepts now: none without the vnet header. */
+static unsigned int ethertap_reader_offloads(const struct ethertap_reader *r)
+{
+	if (!(READ_ONCE(r->flags) & ETHERTAP_F_VNET_HDR))
+		return 0;
+	return READ_ONCE(r->offloads);
+}
+
+/* Whether @skb leaves work to its reader: a checksum or a segmentation. */
+static bool ethertap_offloaded(const struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL || skb_is_gso(skb);
+}
+
+/* Whether @r takes @skb as it is (see ethertap_offloaded()). */
+static bool ethertap_reader_takes(const struct ethertap_reader *r,
+				  const struct sk_buff *skb)
+{
+	unsigned int offloads = ethertap_reader_offloads(r);
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL && !(offloads & TUN_F_CSUM))
+		return false;
+	return !skb_is_gso(skb) ||
+	       !(skb_shinfo(skb)->gso_type & ~ethertap_gso_types(offloads));
+}
+
+/* Which readers of a tap a frame goes to. */
+enum ethertap_to {
+	ETHERTAP_TO_ALL,	/* a frame every reader takes */
+	ETHERTAP_TO_TAKERS,	/* an offloaded frame: those that take it */
+	ETHERTAP_TO_OTHERS,	/* its segments: those that do not */
+};
+
+static bool ethertap_reader_for(const struct ethertap_reader *r,
+				const struct sk_buff *orig, enum ethertap_to to)
+{
+	if (!r->reads)
+		return false;
+	if (to == ETHERTAP_TO_ALL)
+		return true;
+	return ethertap_reader_takes(r, orig) == (to == ETHERTAP_TO_TAKERS);
+}
+
+/* What handing one transmitted frame to the readers came to. */
+struct ethertap_tx {
+	u32 limit;		/* txqueuelen: frames per reader */
+	bool delivered;		/* a reader or listener took it (or a part) */
+	bool offered;		/* there was a reader for it */
+	bool full;		/* a reader refused what it was left */
+};
+
+/*
+ * Queue @skb on each reader of @tap that @to selects for @orig (the frame
+ * as transmitted): a clone on every one but the last, @skb itself on the
+ * last.  Returns @skb if no reader kept it, else NULL.
+ */
+static struct sk_buff *ethertap_fanout(struct ethertap *tap,
+				       struct sk_buff *skb,
+				       const struct sk_buff *orig,
+				       enum ethertap_to to,
+				       struct ethertap_tx *tx)
+{
+	struct ethertap_reader *r, *prev = NULL;
+	struct sk_buff *copy;
+
+	list_for_each_entry_rcu(r, &tap->readers, node) {
+		if (!ethertap_reader_for(r, orig, to))
+			continue;
+		if (prev && !ethertap_reader_room(tap, prev, skb->truesize,
+						  tx->limit)) {
+			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+		} else if (prev) {
+			copy = skb_clone(skb, GFP_ATOMIC);
+			if (copy &&
+			    ethertap_reader_queue(tap, prev, copy, tx->limit)) {
+				tx->delivered = true;
+			} else {
+				kfree_skb_reason(copy, SKB_DROP_REASON_FULL_RING);
+				ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+			}
+		}
+		prev = r;
+	}
+	if (!prev)
+		return skb;
+	tx->offered = true;
+	if (ethertap_reader_queue(tap, prev, skb, tx->limit)) {
+		tx->delivered = true;
+		return NULL;	/* the reader owns it now */
+	}
+	ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+	tx->full = true;
+	return skb;
+}
+
+/*
+ * @skb, an offloaded frame, as a reader without offloads takes it: its
+ * segments if it is GSO, each with its checksum complete, as the stack
+ * would have sent them to a device without offloads.  A list (@skb itself
+ * is left alone), or an ERR_PTR.
+ */
+static struct sk_buff *ethertap_segment(struct sk_buff *skb)
+{
+	struct sk_buff *segs = NULL, *seg, *next;
+
+	if (skb_is_gso(skb))
+		segs = __skb_gso_segment(skb, NETIF_F_SG, true);
+	if (IS_ERR(segs))
+		return segs;
+	if (!segs)
+		segs = skb_clone(skb, GFP_ATOMIC);
+	if (!segs)
+		return ERR_PTR(-ENOMEM);
+	for (seg = segs; seg; seg = seg->next) {
+		if (seg->ip_summed == CHECKSUM_PARTIAL &&
+		    skb_checksum_help(seg)) {
+			skb_list_walk_safe(segs, seg, next)
+				kfree_skb(seg);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+	return segs;
+}
+
+/*
+ * Free what is left of a frame (or segment) once the readers and the
+ * netlink listeners (their verdict @nl) had it: consumed if one took it,
+ * else dropped with the reason its counter tells.
+ */
+static void ethertap_release(struct sk_buff *skb, const struct ethertap_tx *tx,
+			     int nl)
+{
+	if (tx->delivered && !tx->full)
+		consume_skb(skb);
+	else if (tx->delivered)
+		kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
+	else if (nl == -ENOMEM)
+		kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
+	else if (tx->offered || nl == -ENOBUFS)
+		kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
+	else
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
+}
+
+/*
+ * Hand @skb, a frame every reader takes (or a segment of @orig, the frame
+ * it comes from), to the netlink listeners and to the readers @to selects;
+ * consumes it.  Returns the listeners' verdict (see struct ethertap_hooks).
+ */
+static int ethertap_xmit_plain(struct ethertap *tap, struct sk_buff *skb,
+			       const struct sk_buff *orig, enum ethertap_to to,
+			       const struct ethertap_hooks *hooks,
+			       struct ethertap_tx *tx)
+{
+	int nl = hooks ? hooks->xmit(tap, skb) : 0;
+
+	if (nl > 0)
+		tx->delivered = true;
+	skb = ethertap_fanout(tap, skb, orig, to, tx);
+	if (skb)
+		ethertap_release(skb, tx, nl);
+	return nl;
+}
+
+/*
+ * An offloaded frame: whole to the readers that take it, segmented and
+ * checksummed to the others and to the netlink listeners, each segment
+ * counted as a frame of its own where a copy of it is lost.
+ */
+static void ethertap_xmit_offloaded(struct ethertap *tap, struct sk_buff *skb,
+				    const struct ethertap_hooks *hooks,
+				    struct ethertap_tx *tx)
+{
+	struct ethertap_reader *r;
+	struct sk_buff *segs, *seg, *next;
+	bool others = hooks && hooks->listens(tap);
+
+	list_for_each_entry_rcu(r, &tap->readers, node)
+		others = others || ethertap_reader_for(r, skb, ETHERTAP_TO_OTHERS);
+	if (others) {
+		tx->offered = true;
+		segs = ethertap_segment(skb);
+		if (IS_ERR(segs)) {
+			ethertap_count(tap, ETHERTAP_TX_SEGMENT);
+			segs = NULL;
+		}
+		skb_list_walk_safe(segs, seg, next) {
+			struct ethertap_tx one = { .limit = tx->limit };
+
+			skb_mark_not_on_list(seg);
+			if (ethertap_xmit_plain(tap, seg, skb, ETHERTAP_TO_OTHERS,
+						hooks, &one) == -ENOMEM)
+				ethertap_count(tap, ETHERTAP_TX_READER_FULL);
+			tx->delivered |= one.delivered;
+		}
+	}
+	skb = ethertap_fanout(tap, skb, skb, ETHERTAP_TO_TAKERS, tx);
+	if (skb)
+		ethertap_release(skb, tx, 0);
+}
+
 static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct ethertap *tap = netdev_priv(dev);
-	u32 limit = READ_ONCE(dev->tx_queue_len);
+	struct ethertap_tx tx = { .limit = READ_ONCE(dev->tx_queue_len) };
 	const struct ethertap_hooks *hooks;
-	struct ethertap_reader *r, *prev = NULL;
 	unsigned int len = skb->len;
-	bool delivered = false, full = false;
-	struct sk_buff *copy;
 	int nl = 0;
 
 	/* The software timestamp goes to the sender: before letting it go. */
@@ -463,58 +681,25 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 
 	rcu_read_lock();
 	hooks = rcu_dereference(ethertap_hooks);
-	if (hooks)
-		nl = hooks->xmit(tap, skb);
-	delivered = nl > 0;
-
-	/* Every reader but the last gets a clone, the last gets @skb. */
-	list_for_each_entry_rcu(r, &tap->readers, node) {
-		if (!r->reads)
-			continue;
-		if (prev && !ethertap_reader_room(tap, prev, skb->truesize,
-						  limit)) {
-			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
-		} else if (prev) {
-			copy = skb_clone(skb, GFP_ATOMIC);
-			if (copy && ethertap_reader_queue(tap, prev, copy, limit)) {
-				delivered = true;
-			} else {
-				kfree_skb_reason(copy, SKB_DROP_REASON_FULL_RING);
-				ethertap_count(tap, ETHERTAP_TX_READER_FULL);
-			}
-		}
-		prev = r;
-	}
-	if (prev) {
-		if (ethertap_reader_queue(tap, prev, skb, limit)) {
-			delivered = true;
-			skb = NULL;	/* the reader owns it now */
-		} else {
-			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
-			full = true;
-		}
-	}
+	if (ethertap_offloaded(skb))
+		ethertap_xmit_offloaded(tap, skb, hooks, &tx);
+	else
+		nl = ethertap_xmit_plain(tap, skb, skb, ETHERTAP_TO_ALL, hooks,
+					 &tx);
 	rcu_read_unlock();
 
-	if (delivered) {
+	/* The frame is gone: where it went is counted once. */
+	if (tx.delivered) {
 		ethertap_count_tx(tap, len);
 		/* A reader took it, the netlink listeners' copy was lost. */
 		if (nl == -ENOMEM)
 			ethertap_count(tap, ETHERTAP_TX_READER_FULL);
-		/* Left: the last reader's copy, refused, or no reader's. */
-		if (full)
-			kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
-		else
-			consume_skb(skb);
 	} else if (nl == -ENOMEM) {
 		ethertap_count(tap, ETHERTAP_TX_NOMEM);
-		kfree_skb_reason(skb, SKB_DROP_REASON_NOMEM);
-	} else if (prev || nl == -ENOBUFS) {
+	} else if (tx.offered || nl == -ENOBUFS) {
 		ethertap_count(tap, ETHERTAP_TX_QUEUE_FULL);
-		kfree_skb_reason(skb, SKB_DROP_REASON_FULL_RING);
 	} else {
 		ethertap_count(tap, ETHERTAP_TX_NO_READER);
-		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
 	}
 	return NETDEV_TX_OK;
 }
@@ -548,6 +733,108 @@ int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index)
 }
 EXPORT_SYMBOL_GPL(ethertap_reader_attach);
 
+/*
+ * The offloads of a tap: the device features that let the stack hand it
+ * frames with their checksum or segmentation left undone, as its readers
+ * take them.  While no reader takes any, the stack segments and
+ * checksums every frame, as for a device without offloads.
+ */
+#define ETHERTAP_OFFLOAD_FEATURES	(NETIF_F_HW_CSUM | NETIF_F_TSO |	\
+					 NETIF_F_TSO6 | NETIF_F_TSO_ECN |	\
+					 NETIF_F_GSO_UDP_L4)
+
+/* The device features for readers accepting @offloads (TUN_F_*). */
+static netdev_features_t ethertap_features(unsigned int offloads)
+{
+	netdev_features_t f;
+
+	if (!(offloads & TUN_F_CSUM))
+		return 0;
+	f = NETIF_F_HW_CSUM;
+	if (offloads & TUN_F_TSO4)
+		f |= NETIF_F_TSO;
+	if (offloads & TUN_F_TSO6)
+		f |= NETIF_F_TSO6;
+	if (offloads & TUN_F_TSO_ECN)
+		f |= NETIF_F_TSO_ECN;
+	if ((offloads & ETHERTAP_TUN_F_USO) == ETHERTAP_TUN_F_USO)
+		f |= NETIF_F_GSO_UDP_L4;
+	return f;
+}
+
+/* ndo_fix_features: an offload only while a reader takes it. */
+static netdev_features_t ethertap_fix_features(struct net_device *dev,
+					       netdev_features_t features)
+{
+	struct ethertap *tap = netdev_priv(dev);
+
+	return features & (~ETHERTAP_OFFLOAD_FEATURES | tap->offloads);
+}
+
+/*
+ * The offloads of @tap from those of its readers, under RTNL and
+ * ethertap_mutex.  Until the stack sees the new features, a frame it sends
+ * with an offload no reader takes is segmented here.
+ */
+static void ethertap_update_offloads(struct ethertap *tap)
+{
+	struct ethertap_reader *r;
+	unsigned int all = 0;
+	netdev_features_t f;
+
+	list_for_each_entry(r, &tap->readers, node)
+		if (r->reads)
+			all |= ethertap_reader_offloads(r);
+	f = ethertap_features(all);
+	if (f != tap->offloads) {
+		tap->offloads = f;
+		netdev_update_features(tap->dev);
+	}
+}
+
+/* Set @field of @r (flags or offloads), then its tap's offloads. */
+static void ethertap_reader_update(struct ethertap_reader *r,
+				   unsigned int *field, unsigned int value)
+{
+	struct ethertap *tap;
+
+	rtnl_lock();
+	mutex_lock(&ethertap_mutex);
+	WRITE_ONCE(*field, value);
+	tap = rcu_dereference_protected(r->tap,
+					lockdep_is_held(&ethertap_mutex));
+	if (tap)
+		ethertap_update_offloads(tap);
+	mutex_unlock(&ethertap_mutex);
+	rtnl_unlock();
+}
+
+/* The ETHERTAP_F_* flags of @r, checked by the caller. */
+void ethertap_reader_set_flags(struct ethertap_reader *r, unsigned int flags)
+{
+	ethertap_reader_update(r, &r->flags, flags);
+}
+EXPORT_SYMBOL_GPL(ethertap_reader_set_flags);
+
+/*
+ * The offloads @r takes (TUN_F_*, in effect with ETHERTAP_F_VNET_HDR):
+ * -EINVAL for a bit this kernel cannot offer, or a segmentation without
+ * TUN_F_CSUM, as TUN/TAP's TUNSETOFFLOAD.
+ */
+int ethertap_reader_set_offloads(struct ethertap_reader *r,
+				 unsigned int offloads)
+{
+	unsigned int tso = TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+	if (offloads & ~(TUN_F_CSUM | tso | ETHERTAP_TUN_F_USO))
+		return -EINVAL;
+	if (offloads && !(offloads & TUN_F_CSUM))
+		return -EINVAL;
+	ethertap_reader_update(r, &r->offloads, offloads);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(ethertap_reader_set_offloads);
+
 /* Count an event on the tap of @r, if it still exists. */
 void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c)
 {
@@ -569,18 +856,25 @@ void ethertap_reader_detach(struct ethertap_reader *r)
 {
 	struct ethertap *tap;
 	unsigned int unread;
+	bool offloads;
 
 	spin_lock_bh(&r->queue.lock);
 	WRITE_ONCE(r->closed, true);	/* @r->queue and @r->bytes stay */
 	unread = skb_queue_len(&r->queue);
 	spin_unlock_bh(&r->queue.lock);
 
+	/* A reader taking offloads takes them away: RTNL to change them. */
+	offloads = r->reads && ethertap_reader_offloads(r);
+	if (offloads)
+		rtnl_lock();
 	mutex_lock(&ethertap_mutex);
 	tap = rcu_dereference_protected(r->tap,
 					lockdep_is_held(&ethertap_mutex));
 	if (tap) {
 		list_del_rcu(&r->node);
 		tap->nreaders--;
+		if (offloads)
+			ethertap_update_offloads(tap);
 		atomic_long_sub(r->bytes, &tap->queued);
 		local_bh_disable();
 		ethertap_count_n(tap, ETHERTAP_TX_UNREAD, unread);
@@ -589,6 +883,8 @@ void ethertap_reader_detach(struct ethertap_reader *r)
 			   r, unread);
 	}
 	mutex_unlock(&ethertap_mutex);
+	if (offloads)
+		rtnl_unlock();
 
 	skb_queue_purge(&r->queue);
 	kfree_rcu(r, rcu);
@@ -840,7 +1136,7 @@ static ssize_t ethertap_receive(struct ethertap __rcu **tapp,
 		return -ENXIO;
 	}
 	local_bh_disable();
-	if (len > ethertap_max_frame(tap->dev, skb)) {
+	if (len > ethertap_max_frame(tap->dev, skb) && !skb_is_gso(skb)) {
 		ethertap_count(tap, ETHERTAP_RX_TOO_LONG);
 		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
 		ret = -EMSGSIZE;
@@ -856,13 +1152,17 @@ static ssize_t ethertap_receive(struct ethertap __rcu **tapp,
 	return ret;
 }
 
-/* The checks on the length of a padded frame of @total bytes. */
+/*
+ * The checks on the length of a padded frame of @total bytes, @hlen of
+ * them a virtio-net header.
+ */
 static ssize_t ethertap_check_len(struct ethertap __rcu **tapp,
-				  const struct net *net, size_t total)
+				  const struct net *net, size_t total,
+				  size_t hlen)
 {
-	if (total < ETHERTAP_MIN_FRAME)
+	if (total < ETHERTAP_MIN_FRAME + hlen)
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_TOO_SHORT, -EINVAL);
-	if (total > ETHERTAP_PAD + VLAN_ETH_HLEN + ETHERTAP_MAX_MTU)
+	if (total > ETHERTAP_PAD + hlen + VLAN_ETH_HLEN + ETHERTAP_MAX_MTU)
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_TOO_LONG, -EMSGSIZE);
 	return 0;
 }
@@ -897,12 +1197,27 @@ static struct sk_buff *ethertap_alloc_frame(size_t len)
 }
 
 /*
- * Take one padded frame from @from and deliver it on the tap behind @tapp
- * (in namespace @net unless it is NULL).  A frame ARP mode filters out is
- * consumed, counted and dropped, as a NIC drops what its address filter
- * rejects.  Returns the bytes consumed (all of them) or a negative errno:
- *   -EINVAL    shorter than ETHERTAP_MIN_FRAME
- *   -EMSGSIZE  longer than padding + header + MTU (+ VLAN tag)
+ * What the virtio-net header @hdr says of @skb, a frame of @len bytes
+ * written with it: its checksum left to the kernel, its segmentation (as
+ * TUN/TAP takes it, which also refuses a header length past the frame).
+ */
+static int ethertap_vnet_to_skb(struct sk_buff *skb,
+				const struct virtio_net_hdr *hdr, size_t len)
+{
+	if (__virtio16_to_cpu(true, hdr->hdr_len) > len)
+		return -EINVAL;
+	return virtio_net_hdr_to_skb(skb, hdr, true);
+}
+
+/*
+ * Take one padded frame from @from (with a virtio-net header after the
+ * padding if @vnet) and deliver it on the tap behind @tapp (in namespace
+ * @net unless it is NULL).  A frame ARP mode filters out is consumed,
+ * counted and dropped, as a NIC drops what its address filter rejects.
+ * Returns the bytes consumed (all of them) or a negative errno:
+ *   -EINVAL    shorter than ETHERTAP_MIN_FRAME (and the header), or a
+ *              virtio-net header the kernel cannot take
+ *   -EMSGSIZE  longer than padding + header + MTU (+ VLAN tag), GSO aside
  *   -EFAULT    bad buffer
  *   -ENOMEM    no memory for the frame
  *   -ENETDOWN  the interface is down
@@ -910,34 +1225,44 @@ static struct sk_buff *ethertap_alloc_frame(size_t len)
  */
 static ssize_t __ethertap_receive_iter(struct ethertap __rcu **tapp,
 				       const struct net *net,
-				       struct iov_iter *from,
+				       struct iov_iter *from, bool vnet,
 				       struct sk_buff_head *defer)
 {
+	size_t hlen = vnet ? ETHERTAP_VNET_HDR_LEN : 0;
 	size_t total = iov_iter_count(from);
+	struct virtio_net_hdr hdr;
 	struct sk_buff *skb;
 	ssize_t ret;
 	size_t len;
 
-	ret = ethertap_check_len(tapp, net, total);
+	BUILD_BUG_ON(sizeof(hdr) != ETHERTAP_VNET_HDR_LEN);
+	ret = ethertap_check_len(tapp, net, total, hlen);
 	if (ret)
 		return ret;
 
-	len = total - ETHERTAP_PAD;
+	iov_iter_advance(from, ETHERTAP_PAD);
+	if (vnet && copy_from_iter(&hdr, hlen, from) != hlen)
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
+	len = total - ETHERTAP_PAD - hlen;
 	skb = ethertap_alloc_frame(len);
 	if (!skb)
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_NOMEM, -ENOMEM);
-	iov_iter_advance(from, ETHERTAP_PAD);
 	if (skb_copy_datagram_from_iter(skb, 0, from, len)) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_SKB_UCOPY_FAULT);
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
+	}
+	if (vnet && ethertap_vnet_to_skb(skb, &hdr, len)) {
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_HDR);
+		return ethertap_refuse(tapp, net, ETHERTAP_RX_VNET_HDR, -EINVAL);
 	}
 	return ethertap_receive(tapp, net, skb, total, defer);
 }
 
 ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
-			      const struct net *net, struct iov_iter *from)
+			      const struct net *net, struct iov_iter *from,
+			      bool vnet)
 {
-	return __ethertap_receive_iter(tapp, net, from, NULL);
+	return __ethertap_receive_iter(tapp, net, from, vnet, NULL);
 }
 EXPORT_SYMBOL_GPL(ethertap_receive_iter);
 
@@ -982,7 +1307,7 @@ static void ethertap_gro_flush(struct ethertap __rcu **tapp,
  * of @from is refused as too short (-EINVAL).
  */
 ssize_t ethertap_receive_batch(struct ethertap __rcu **tapp,
-			       struct iov_iter *from)
+			       struct iov_iter *from, bool vnet)
 {
 	size_t done = 0, left, len;
 	struct sk_buff_head defer;
@@ -1005,7 +1330,8 @@ ssize_t ethertap_receive_batch(struct ethertap __rcu **tapp,
 		} else {
 			one = *from;
 			iov_iter_truncate(&one, len);
-			ret = __ethertap_receive_iter(tapp, NULL, &one, &defer);
+			ret = __ethertap_receive_iter(tapp, NULL, &one, vnet,
+						      &defer);
 		}
 		if (ret < 0)
 			break;
@@ -1039,9 +1365,9 @@ ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
 		kv.iov_base = from->data;
 		kv.iov_len = from->len;
 		iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, kv.iov_len);
-		return ethertap_receive_iter(tapp, net, &iter);
+		return ethertap_receive_iter(tapp, net, &iter, false);
 	}
-	ret = ethertap_check_len(tapp, net, from->len);
+	ret = ethertap_check_len(tapp, net, from->len, 0);
 	if (ret)
 		return ret;
 	skb = skb_clone(from, GFP_KERNEL);
@@ -1060,6 +1386,7 @@ static const struct net_device_ops ethertap_netdev_ops = {
 	.ndo_start_xmit		= ethertap_xmit,
 	.ndo_get_stats64	= ethertap_get_stats64,
 	.ndo_set_rx_mode	= ethertap_set_rx_mode,
+	.ndo_fix_features	= ethertap_fix_features,
 	.ndo_set_mac_address	= eth_mac_addr,
 	.ndo_validate_addr	= eth_validate_addr,
 };
@@ -1072,9 +1399,11 @@ static const char ethertap_counter_names[ETHERTAP_NR_COUNTERS][ETH_GSTRING_LEN] 
 	[ETHERTAP_TX_UNREAD]		= "tx_unread_at_close",
 	[ETHERTAP_TX_TRUNCATED]		= "tx_read_truncated",
 	[ETHERTAP_TX_FAULT]		= "tx_read_fault",
+	[ETHERTAP_TX_SEGMENT]		= "tx_dropped_segment",
 	[ETHERTAP_RX_TOO_SHORT]		= "rx_error_too_short",
 	[ETHERTAP_RX_TOO_LONG]		= "rx_error_too_long",
 	[ETHERTAP_RX_FAULT]		= "rx_error_fault",
+	[ETHERTAP_RX_VNET_HDR]		= "rx_error_vnet_hdr",
 	[ETHERTAP_RX_DOWN]		= "rx_dropped_down",
 	[ETHERTAP_RX_NOMEM]		= "rx_dropped_nomem",
 	[ETHERTAP_RX_OTHER_HOST]	= "rx_dropped_other_host",
@@ -1138,6 +1467,12 @@ static void ethertap_setup(struct net_device *dev)
 	 */
 	dev->hw_features |= NETIF_F_SG | NETIF_F_FRAGLIST | NETIF_F_HIGHDMA;
 	dev->features |= NETIF_F_SG | NETIF_F_FRAGLIST | NETIF_F_HIGHDMA;
+	/*
+	 * Checksum and segmentation offloads, on while a reader takes them
+	 * (ethertap_fix_features()); the others get frames segmented.
+	 */
+	dev->hw_features |= ETHERTAP_OFFLOAD_FEATURES;
+	dev->features |= ETHERTAP_OFFLOAD_FEATURES;
 	/* Frames go straight to the readers' queues: no qdisc, no tx lock. */
 	dev->priv_flags |= IFF_NO_QUEUE | IFF_LIVE_ADDR_CHANGE;
 	/*

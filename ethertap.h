@@ -18,6 +18,9 @@
 #ifndef _UAPI_ETHERTAP_H
 #define _UAPI_ETHERTAP_H
 
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+
 /*
  * Character devices: /dev/tapN is (major 36, minor 16 + N), as in 2.2/2.4,
  * while macvtap has no node of that name; /dev/ethertap/tapN is always
@@ -62,6 +65,41 @@
 #define ETHERTAPSETFLAGS	_IOW(ETHERTAP_IOC_TYPE, 1, unsigned int)
 #define ETHERTAPGETFLAGS	_IOR(ETHERTAP_IOC_TYPE, 2, unsigned int)
 #define ETHERTAP_F_BATCH	0x0001
+
+/*
+ * ETHERTAP_F_VNET_HDR: a struct virtio_net_hdr (<linux/virtio_net.h>, 10
+ * bytes, little-endian) sits between the two bytes and the frame, both
+ * ways, as on TUN/TAP with IFF_VNET_HDR:
+ *
+ *	+------+-----------------+----------------+
+ *	| 0  0 | virtio_net_hdr  | Ethernet frame |
+ *	+------+-----------------+----------------+
+ *
+ * (in batch mode the two bytes hold the length of the header and the frame
+ * together).  A frame written with it may be a GSO frame of up to 64 KB
+ * and may leave its checksum to the kernel; a header the kernel cannot
+ * take is refused with EINVAL.
+ *
+ * ETHERTAPSETOFFLOAD and ETHERTAPGETOFFLOAD: the offloads the file's reads
+ * accept, an unsigned int of TUN/TAP's TUN_F_* bits (<linux/if_tun.h>):
+ * TUN_F_CSUM (frames may leave their checksum to the reader,
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM), and with it TUN_F_TSO4, TUN_F_TSO6,
+ * TUN_F_TSO_ECN, and TUN_F_USO4 and TUN_F_USO6 on kernels that have USO
+ * (6.2 and later): frames up to 64 KB that the reader segments.  They take
+ * effect while the file has ETHERTAP_F_VNET_HDR; a file without them
+ * reads frames segmented and checksummed, whatever other files accept.
+ */
+#ifndef TUN_F_USO4	/* <linux/if_tun.h> before 6.2 */
+#define TUN_F_USO4		0x20
+#define TUN_F_USO6		0x40
+#endif
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4	/* <linux/virtio_net.h> before 5.18 */
+#define VIRTIO_NET_HDR_GSO_UDP_L4	5
+#endif
+#define ETHERTAPSETOFFLOAD	_IOW(ETHERTAP_IOC_TYPE, 3, unsigned int)
+#define ETHERTAPGETOFFLOAD	_IOR(ETHERTAP_IOC_TYPE, 4, unsigned int)
+#define ETHERTAP_F_VNET_HDR	0x0002
+#define ETHERTAP_VNET_HDR_LEN	10
 
 /*
  * The raw netlink interface (module ethertap_netlink): a socket

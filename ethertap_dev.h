@@ -40,9 +40,11 @@ enum ethertap_counter {
 	ETHERTAP_TX_UNREAD,		/* queued, then the reader closed */
 	ETHERTAP_TX_TRUNCATED,		/* read buffer shorter than the frame */
 	ETHERTAP_TX_FAULT,		/* lost copying to a bad read buffer */
+	ETHERTAP_TX_SEGMENT,		/* an offloaded frame not segmented */
 	ETHERTAP_RX_TOO_SHORT,		/* rx_errors, rx_length_errors */
 	ETHERTAP_RX_TOO_LONG,		/* rx_errors, rx_length_errors */
 	ETHERTAP_RX_FAULT,		/* rx_errors: bad user buffer */
+	ETHERTAP_RX_VNET_HDR,		/* rx_errors, rx_frame_errors: bad vnet header */
 	ETHERTAP_RX_DOWN,		/* rx_dropped: interface down */
 	ETHERTAP_RX_NOMEM,		/* rx_dropped: no memory for the frame */
 	ETHERTAP_RX_OTHER_HOST,		/* rx_dropped: ARP mode, foreign unicast */
@@ -81,6 +83,7 @@ struct ethertap {
 	struct list_head readers;	/* RCU; changed under ethertap_mutex */
 	unsigned int nreaders;		/* in @readers (ethertap_mutex) */
 	atomic_long_t queued;		/* truesize in all readers' queues */
+	netdev_features_t offloads;	/* the readers', under RTNL */
 	struct gro_cells gro;		/* for the frames of batch writes */
 	struct device *node;		/* /dev/ethertap/tapN */
 	struct device *legacy;		/* /dev/tapN; NULL if macvtap's */
@@ -97,6 +100,7 @@ struct ethertap_reader {
 	struct list_head node;		/* in tap->readers */
 	bool reads;			/* opened for reading: gets frames */
 	unsigned int flags;		/* ETHERTAP_F_*, set by ioctl */
+	unsigned int offloads;		/* TUN_F_* it reads, set by ioctl */
 	bool closed;
 	struct rcu_head rcu;
 };
@@ -114,13 +118,15 @@ static inline void ethertap_count(struct ethertap *tap,
 
 /*
  * What ethertap_netlink adds to a tap.  xmit() offers it each frame the tap
- * transmits (BHs off, under RCU), counts in ETHERTAP_TX_READER_FULL each
+ * transmits (BHs off, under RCU; segmented and checksummed: never a frame
+ * that leaves work to its reader, see ethertap_offloaded()), counts in ETHERTAP_TX_READER_FULL each
  * listener that was offered a copy and lost it, and returns 1 if a listener
  * took it, 0 if none was offered it, -ENOBUFS if all that were lost it, or
  * -ENOMEM if there was no memory for the listeners' copy.
  */
 struct ethertap_hooks {
 	int (*xmit)(struct ethertap *tap, struct sk_buff *skb);
+	bool (*listens)(struct ethertap *tap);	/* would xmit() offer it? */
 };
 
 struct ethertap __rcu **ethertap_slot(unsigned int index);
@@ -128,14 +134,18 @@ void ethertap_set_hooks(const struct ethertap_hooks *hooks);
 int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index);
 void ethertap_reader_detach(struct ethertap_reader *r);
 void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c);
+void ethertap_reader_set_flags(struct ethertap_reader *r, unsigned int flags);
+int ethertap_reader_set_offloads(struct ethertap_reader *r,
+				 unsigned int offloads);
 struct sk_buff *ethertap_reader_next(struct ethertap_reader *r, bool nonblock,
 				     int *err);
 struct sk_buff *ethertap_reader_take(struct ethertap_reader *r,
 				     unsigned int max);
 ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
-			      const struct net *net, struct iov_iter *from);
+			      const struct net *net, struct iov_iter *from,
+			      bool vnet);
 ssize_t ethertap_receive_batch(struct ethertap __rcu **tapp,
-			       struct iov_iter *from);
+			       struct iov_iter *from, bool vnet);
 ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
 			     const struct net *net, struct sk_buff *from);
 

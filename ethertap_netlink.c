@@ -142,6 +142,15 @@ static int etnl_tally(struct sock *dsk, struct sk_buff *skb, void *data)
 	return 0;	/* offer it */
 }
 
+/* ethertap_hooks.listens: does a socket listen to the tap's group? */
+static bool etnl_listens(struct ethertap *tap)
+{
+	struct etnl_net *nn = net_generic(dev_net(tap->dev), etnl_net_id);
+	struct sock *sk = READ_ONCE(nn->sk);
+
+	return sk && netlink_has_listeners(sk, ETHERTAP_NLGRP(tap->index));
+}
+
 /* ethertap_hooks.xmit: broadcast @skb, padded, to the tap's group. */
 static int etnl_xmit(struct ethertap *tap, struct sk_buff *skb)
 {
@@ -183,6 +192,7 @@ static int etnl_xmit(struct ethertap *tap, struct sk_buff *skb)
 
 static const struct ethertap_hooks etnl_hooks = {
 	.xmit = etnl_xmit,
+	.listens = etnl_listens,
 };
 
 static int __net_init etnl_net_init(struct net *net)

@@ -23,6 +23,7 @@
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/virtio_net.h>
 
 #include "compat.h"
 #include "ethertap_dev.h"
@@ -60,23 +61,38 @@ static int tapdev_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* What goes in front of a frame read: the two bytes, the vnet header. */
+struct tapdev_head {
+	__be16 slot;
+	struct virtio_net_hdr vnet;
+} __packed;
+
 /*
  * Copy @skb to @to behind its two bytes (zeros; in batch mode the length of
- * what is copied, 0 if that is above 65535), as much of it as fits.  The
- * rest of a frame longer than the buffer is discarded (and counted), as a
- * datagram socket does.  Consumes @skb.
+ * what follows, 0 if that is above 65535) and, if @vnet, its virtio-net
+ * header, as much of it as fits.  The rest of a frame longer than the
+ * buffer is discarded (and counted), as a datagram socket does.  Consumes
+ * @skb.
  */
 static ssize_t tapdev_put(struct ethertap_reader *r, struct sk_buff *skb,
-			  struct iov_iter *to, bool batch)
+			  struct iov_iter *to, bool batch, bool vnet)
 {
+	size_t hlen = vnet ? ETHERTAP_VNET_HDR_LEN : 0;
 	size_t room = iov_iter_count(to);
-	size_t n = min_t(size_t, room, ETHERTAP_PAD);
+	size_t n = min_t(size_t, room, ETHERTAP_PAD + hlen);
 	size_t body = min_t(size_t, skb->len, room - n);
-	__be16 slot = 0;
+	struct tapdev_head head = {};
 
-	if (batch && body <= U16_MAX)
-		slot = cpu_to_be16(body);
-	if (copy_to_iter(&slot, n, to) != n ||
+	BUILD_BUG_ON(sizeof(head) != ETHERTAP_PAD + ETHERTAP_VNET_HDR_LEN);
+	/* The xmit path queued for @r only frames it can describe. */
+	if (vnet && virtio_net_hdr_from_skb(skb, &head.vnet, true, false, 0)) {
+		ethertap_reader_count(r, ETHERTAP_TX_SEGMENT);
+		kfree_skb(skb);
+		return -EINVAL;
+	}
+	if (batch && hlen + body <= U16_MAX)
+		head.slot = cpu_to_be16(hlen + body);
+	if (copy_to_iter(&head, n, to) != n ||
 	    skb_copy_datagram_iter(skb, 0, to, body)) {
 		ethertap_reader_count(r, ETHERTAP_TX_FAULT);
 		kfree_skb_reason(skb, SKB_DROP_REASON_SKB_UCOPY_FAULT);
@@ -97,10 +113,14 @@ static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct file *file = iocb->ki_filp;
 	struct ethertap_reader *r = file->private_data;
+	unsigned int flags = READ_ONCE(r->flags);
+	bool batch = flags & ETHERTAP_F_BATCH;
+	bool vnet = flags & ETHERTAP_F_VNET_HDR;
+	size_t hlen = vnet ? ETHERTAP_VNET_HDR_LEN : 0;
 	size_t room = iov_iter_count(to);
 	struct sk_buff *skb;
 	ssize_t ret, done;
-	bool nonblock, batch;
+	bool nonblock;
 	int err;
 
 	if (!room)
@@ -109,17 +129,17 @@ static ssize_t tapdev_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	skb = ethertap_reader_next(r, nonblock, &err);
 	if (!skb)
 		return err;
-	batch = READ_ONCE(r->flags) & ETHERTAP_F_BATCH;
-	if (batch && skb->len > U16_MAX)
+	if (batch && hlen + skb->len > U16_MAX)
 		batch = false;	/* its length is the whole read */
-	done = tapdev_put(r, skb, to, batch);
+	done = tapdev_put(r, skb, to, batch, vnet);
 	while (batch && done > 0 &&
-	       (room = iov_iter_count(to)) > ETHERTAP_PAD) {
-		skb = ethertap_reader_take(r, min_t(size_t, room - ETHERTAP_PAD,
-						    U16_MAX));
+	       (room = iov_iter_count(to)) > ETHERTAP_PAD + hlen) {
+		skb = ethertap_reader_take(r, min_t(size_t,
+						    room - ETHERTAP_PAD - hlen,
+						    U16_MAX - hlen));
 		if (!skb)
 			break;
-		ret = tapdev_put(r, skb, to, true);
+		ret = tapdev_put(r, skb, to, true, vnet);
 		if (ret < 0)
 			break;	/* that frame is lost, and counted */
 		done += ret;
@@ -137,9 +157,12 @@ static ssize_t tapdev_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	struct ethertap_reader *r = iocb->ki_filp->private_data;
 
-	if (READ_ONCE(r->flags) & ETHERTAP_F_BATCH)
-		return ethertap_receive_batch(&r->tap, from);
-	return ethertap_receive_iter(&r->tap, NULL, from);
+	unsigned int flags = READ_ONCE(r->flags);
+	bool vnet = flags & ETHERTAP_F_VNET_HDR;
+
+	if (flags & ETHERTAP_F_BATCH)
+		return ethertap_receive_batch(&r->tap, from, vnet);
+	return ethertap_receive_iter(&r->tap, NULL, from, vnet);
 }
 
 static __poll_t tapdev_poll(struct file *file, poll_table *wait)
@@ -187,8 +210,9 @@ static long tapdev_hwaddr(struct ethertap_reader *r, unsigned long arg)
 }
 
 /*
- * SIOCGIFHWADDR, and the file's flags (ETHERTAPSETFLAGS, ETHERTAPGETFLAGS:
- * EINVAL for a flag this module does not know).  Every other command is
+ * SIOCGIFHWADDR, the file's flags (ETHERTAPSETFLAGS, ETHERTAPGETFLAGS:
+ * EINVAL for a flag this module does not know) and the offloads its reads
+ * take (ETHERTAPSETOFFLOAD, ETHERTAPGETOFFLOAD).  Every other command is
  * ENOTTY (2.4 said EINVAL to all): a program probing for TUN/TAP with
  * TUNSETIFF learns it has none, with neither EPERM nor EBUSY.
  */
@@ -205,12 +229,18 @@ static long tapdev_ioctl(struct file *file, unsigned int cmd,
 	case ETHERTAPSETFLAGS:
 		if (get_user(flags, uflags))
 			return -EFAULT;
-		if (flags & ~ETHERTAP_F_BATCH)
+		if (flags & ~(ETHERTAP_F_BATCH | ETHERTAP_F_VNET_HDR))
 			return -EINVAL;
-		WRITE_ONCE(r->flags, flags);
+		ethertap_reader_set_flags(r, flags);
 		return 0;
 	case ETHERTAPGETFLAGS:
 		return put_user(READ_ONCE(r->flags), uflags);
+	case ETHERTAPSETOFFLOAD:
+		if (get_user(flags, uflags))
+			return -EFAULT;
+		return ethertap_reader_set_offloads(r, flags);
+	case ETHERTAPGETOFFLOAD:
+		return put_user(READ_ONCE(r->offloads), uflags);
 	default:
 		return -ENOTTY;
 	}
