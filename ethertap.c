@@ -1198,13 +1198,23 @@ static struct sk_buff *ethertap_alloc_frame(size_t len)
 
 /*
  * What the virtio-net header @hdr says of @skb, a frame of @len bytes
- * written with it: its checksum left to the kernel, its segmentation (as
- * TUN/TAP takes it, which also refuses a header length past the frame).
+ * written with it: its checksum left to the kernel, its segmentation, as
+ * TUN/TAP takes it.  The kernel's checks vary between versions; these
+ * hold on all: a header length, checksum field or segmentation that
+ * cannot be is refused.
  */
 static int ethertap_vnet_to_skb(struct sk_buff *skb,
 				const struct virtio_net_hdr *hdr, size_t len)
 {
+	u16 start = __virtio16_to_cpu(true, hdr->csum_start);
+	u16 off = __virtio16_to_cpu(true, hdr->csum_offset);
+
 	if (__virtio16_to_cpu(true, hdr->hdr_len) > len)
+		return -EINVAL;
+	if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM &&
+	    (u32)start + off + sizeof(__sum16) > len)
+		return -EINVAL;
+	if (hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE && !hdr->gso_size)
 		return -EINVAL;
 	return virtio_net_hdr_to_skb(skb, hdr, true);
 }
