@@ -441,20 +441,40 @@ static bool ethertap_reader_queue(struct ethertap *tap,
 	return queued;
 }
 
+/*
+ * The segmentation offloads: the TUN_F_* bits a reader sets (all of them,
+ * with TUN_F_CSUM), the device feature they turn on, the SKB_GSO_* type
+ * of the frames the reader then takes whole.
+ */
+static const struct ethertap_gso {
+	unsigned int tun;
+	netdev_features_t feature;
+	unsigned int gso;
+} ethertap_gso[] = {
+	{ TUN_F_TSO4,		NETIF_F_TSO,		SKB_GSO_TCPV4 },
+	{ TUN_F_TSO6,		NETIF_F_TSO6,		SKB_GSO_TCPV6 },
+	{ TUN_F_TSO_ECN,	NETIF_F_TSO_ECN,	SKB_GSO_TCP_ECN },
+	/* 0 where the kernel has no USO (compat.h): never set. */
+	{ ETHERTAP_TUN_F_USO,	NETIF_F_GSO_UDP_L4,	SKB_GSO_UDP_L4 },
+};
+
+/* Does @offloads hold the bits of segmentation offload @g? */
+static bool ethertap_gso_on(const struct ethertap_gso *g,
+			    unsigned int offloads)
+{
+	return g->tun && (offloads & g->tun) == g->tun;
+}
+
 /* The SKB_GSO_* types of frames a reader accepting @offloads takes whole. */
 static unsigned int ethertap_gso_types(unsigned int offloads)
 {
 	/* Bits that change nothing for the reader that segments. */
 	unsigned int types = SKB_GSO_DODGY | SKB_GSO_TCP_FIXEDID;
+	unsigned int i;
 
-	if (offloads & TUN_F_TSO4)
-		types |= SKB_GSO_TCPV4;
-	if (offloads & TUN_F_TSO6)
-		types |= SKB_GSO_TCPV6;
-	if (offloads & TUN_F_TSO_ECN)
-		types |= SKB_GSO_TCP_ECN;
-	if ((offloads & ETHERTAP_TUN_F_USO) == ETHERTAP_TUN_F_USO)
-		types |= SKB_GSO_UDP_L4;
+	for (i = 0; i < ARRAY_SIZE(ethertap_gso); i++)
+		if (ethertap_gso_on(&ethertap_gso[i], offloads))
+			types |= ethertap_gso[i].gso;
 	return types;
 }
 
@@ -746,19 +766,14 @@ EXPORT_SYMBOL_GPL(ethertap_reader_attach);
 /* The device features for readers accepting @offloads (TUN_F_*). */
 static netdev_features_t ethertap_features(unsigned int offloads)
 {
-	netdev_features_t f;
+	netdev_features_t f = NETIF_F_HW_CSUM;
+	unsigned int i;
 
 	if (!(offloads & TUN_F_CSUM))
 		return 0;
-	f = NETIF_F_HW_CSUM;
-	if (offloads & TUN_F_TSO4)
-		f |= NETIF_F_TSO;
-	if (offloads & TUN_F_TSO6)
-		f |= NETIF_F_TSO6;
-	if (offloads & TUN_F_TSO_ECN)
-		f |= NETIF_F_TSO_ECN;
-	if ((offloads & ETHERTAP_TUN_F_USO) == ETHERTAP_TUN_F_USO)
-		f |= NETIF_F_GSO_UDP_L4;
+	for (i = 0; i < ARRAY_SIZE(ethertap_gso); i++)
+		if (ethertap_gso_on(&ethertap_gso[i], offloads))
+			f |= ethertap_gso[i].feature;
 	return f;
 }
 
