@@ -1140,8 +1140,8 @@ static void inject_tcp(struct __test_metadata *_metadata, FIXTURE_DATA(ol) *self
 	hdr_for(&h, self->frame, len, mss);
 	ps = vnet_packet_socket();
 	ASSERT_LE(0, ps);
-	ASSERT_EQ(len, packet_send(ps, &h, self->frame, len,
-				   v6 ? ETH_P_IPV6 : ETH_P_IP))
+	ASSERT_EQ(VH + len, packet_send(ps, &h, self->frame, len,
+					v6 ? ETH_P_IPV6 : ETH_P_IP))
 		TH_LOG("sendmsg: %s", strerror(errno));
 	close(ps);
 	check_all(_metadata, self, 0, 0);
@@ -1241,8 +1241,8 @@ TEST_F(ol, tcp_connection)
 /* UDP GSO (UDP_SEGMENT) from the stack: the USO readers get it whole. */
 TEST_F(ol, udp_gso)
 {
-	uint16_t gso = 1000;
 	uint8_t p[3 * 1000 + 500];
+	int gso = 1000;
 
 	if (!self->uso)
 		SKIP(return, "no USO before Linux 6.2 (TUN_F_USO4 refused)");
