@@ -440,7 +440,7 @@ enum {
 	E_TX_READ_TRUNCATED, E_TX_READ_FAULT, E_RX_ERROR_TOO_SHORT,
 	E_RX_ERROR_TOO_LONG, E_RX_ERROR_FAULT, E_RX_DROPPED_DOWN,
 	E_RX_DROPPED_NOMEM, E_RX_DROPPED_OTHER_HOST,
-	E_RX_DROPPED_MCAST_FILTERED,
+	E_RX_DROPPED_MCAST_FILTERED, E_RX_ERROR_VNET_HDR, E_TX_DROPPED_SEGMENT,
 	S_NR
 };
 
@@ -456,6 +456,7 @@ static const char *const stat_names[S_NR] = {
 	"tx_read_fault", "rx_error_too_short", "rx_error_too_long",
 	"rx_error_fault", "rx_dropped_down", "rx_dropped_nomem",
 	"rx_dropped_other_host", "rx_dropped_mcast_filtered",
+	"rx_error_vnet_hdr", "tx_dropped_segment",
 };
 
 struct tap_stats {

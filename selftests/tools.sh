@@ -67,8 +67,9 @@ want=$(printf '%s\n' tx_dropped_no_reader tx_dropped_queue_full tx_dropped_nomem
 	tx_reader_copy_dropped tx_unread_at_close tx_read_truncated tx_read_fault \
 	rx_error_too_short rx_error_too_long rx_error_fault rx_dropped_down \
 	rx_dropped_nomem rx_dropped_other_host \
-	rx_dropped_mcast_filtered | sort | tr '\n' ' ')
-check "ethtool -S tap0: the 14 counters, no others ($(estats | wc -l))" \
+	rx_dropped_mcast_filtered rx_error_vnet_hdr \
+	tx_dropped_segment | sort | tr '\n' ' ')
+check "ethtool -S tap0: the 16 counters, no others ($(estats | wc -l))" \
 	test "$got" = "$want"
 
 # 6-7. tcpdump sees a datagram tap0 sends (with no reader: dropped by the
