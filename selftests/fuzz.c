@@ -1468,6 +1468,7 @@ TEST_F_TIMEOUT(fz, fuzz, 600)
 			{ S_RX_LENGTH_ERRORS, m->too_short + m->too_long },
 			{ S_RX_ERRORS, m->too_short + m->too_long + m->fault +
 				       m->vnet_hdr },
+			{ S_RX_FRAME_ERRORS, m->vnet_hdr },
 			{ E_RX_ERROR_VNET_HDR, m->vnet_hdr },
 			{ E_RX_ERROR_TOO_SHORT, m->too_short },
 			{ E_RX_ERROR_TOO_LONG, m->too_long },

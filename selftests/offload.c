@@ -1539,6 +1539,7 @@ TEST_F(ol, write_refused)
 		EXPECT_EQ(EINVAL, errno) TH_LOG("%s: %s", bad[i].what,
 						strerror(errno));
 		d.v[S_RX_ERRORS]++;
+		d.v[S_RX_FRAME_ERRORS]++;
 		d.v[E_RX_ERROR_VNET_HDR]++;
 	}
 	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
@@ -1672,6 +1673,7 @@ TEST_F(ol, batch)
 	d.v[S_RX_PACKETS]++;
 	d.v[S_RX_BYTES] += UDP_FRAME(100);
 	d.v[S_RX_ERRORS] += 2;		/* each refusal counts */
+	d.v[S_RX_FRAME_ERRORS] += 2;
 	d.v[E_RX_ERROR_VNET_HDR] += 2;
 	rd_close(&rb[0]);
 	rd_close(&rb[1]);
