@@ -428,6 +428,27 @@ static const char *const fuzz_proto_name[FP_NR] = {
 	"ipv4", "ipv6", "arp", "vlan", "other",
 };
 
+/*
+ * Print the frames a fuzzer wrote per protocol as figures, and check that
+ * a run of @min_ops operations or more wrote some of each.  Returns the
+ * number of protocols with none (0 if the run was shorter).
+ */
+static inline unsigned int fuzz_protos_report(const uint64_t *protos,
+					      uint64_t ops, uint64_t min_ops)
+{
+	unsigned int c, missing = 0;
+
+	for (c = 0; c < FP_NR; c++) {
+		printf("# figure: frames_fuzzed_%s %" PRIu64 "\n",
+		       fuzz_proto_name[c], protos[c]);
+		if (ops >= min_ops && !protos[c]) {
+			printf("# no %s frame\n", fuzz_proto_name[c]);
+			missing++;
+		}
+	}
+	return missing;
+}
+
 static inline uint32_t fz_below(struct rng *r, uint32_t n)
 {
 	return rng_below(r, n);
