@@ -344,6 +344,84 @@ TEST_F_TIMEOUT(flt, xmit, 300)
 }
 
 /*
+ * The xmit path of an offloaded frame: a UDP datagram left for the device
+ * to checksum (tap0 offers it while a reader takes TUN_F_CSUM) reaches a
+ * reader with the virtio-net header and that offload whole, and a classic
+ * reader and a netlink listener checksummed.  The send fails and nothing
+ * reaches the tap, or the frame is transmitted, the offloading reader
+ * gets it, and every other copy is read or counted: in
+ * tx_reader_copy_dropped, or both in one tx_dropped_segment when the
+ * checksummed copy could not be made.
+ */
+TEST_F_TIMEOUT(flt, xmit_offloaded, 300)
+{
+	unsigned int vnet = ETHERTAP_F_VNET_HDR, csum = TUN_F_CSUM;
+	struct tap_stats st, want;
+	int fd[3], fired, err, got, i;
+	unsigned int n, segfail;
+	ssize_t r;
+
+	ASSERT_EQ(0, load_netlink());
+	fd[0] = tap_open(0, O_RDWR | O_NONBLOCK);
+	fd[1] = nl_listener(1 << 0);
+	fd[2] = tap_open(0, O_RDWR | O_NONBLOCK);
+	for (i = 0; i < 3; i++)
+		ASSERT_LE(0, fd[i]);
+	ASSERT_EQ(0, ioctl(fd[2], ETHERTAPSETFLAGS, &vnet));
+	ASSERT_EQ(0, ioctl(fd[2], ETHERTAPSETOFFLOAD, &csum));
+	/* Warm up: the route and the neighbour are cached. */
+	ASSERT_EQ(4, udp_send_peer(self->udp, 0, PORT, "warm", 4));
+	ASSERT_TRUE(got_frame(fd[0], self->buf));
+	ASSERT_TRUE(got_frame(fd[1], self->buf));
+	ASSERT_EQ(ETHERTAP_PAD + ETHERTAP_VNET_HDR_LEN + UDP_FRAME(4),
+		  read(fd[2], self->buf, MAX_FRAME));
+	/* The datagram came with its checksum left to the reader. */
+	ASSERT_EQ(VIRTIO_NET_HDR_F_NEEDS_CSUM, self->buf[ETHERTAP_PAD]);
+
+	for (n = 1; n < MAXN; n++) {
+		ASSERT_EQ(0, tap_stats(0, &st));
+		memset(&want, 0, sizeof(want));
+		ASSERT_EQ(0, nth_arm(self->nth, n));
+		r = udp_send_peer(self->udp, 0, PORT, "xmit", 4);
+		err = errno;
+		fired = nth_fired(self->nth);
+		self->faults += fired;
+		got = got_frame(fd[0], self->buf) + got_frame(fd[1], self->buf);
+		got += read(fd[2], self->buf, MAX_FRAME) ==
+		       ETHERTAP_PAD + ETHERTAP_VNET_HDR_LEN + UDP_FRAME(4);
+		ASSERT_EQ(0, tap_stats(0, &want));
+		segfail = want.v[E_TX_DROPPED_SEGMENT] -
+			  st.v[E_TX_DROPPED_SEGMENT];
+		memset(&want, 0, sizeof(want));
+		if (r < 0) {
+			ASSERT_TRUE(fired);
+			ASSERT_TRUE(err == ENOMEM || err == ENOBUFS)
+				TH_LOG("N=%u: errno %d", n, err);
+			ASSERT_EQ(0, got) TH_LOG("N=%u", n);
+		} else {
+			ASSERT_EQ(4, r);
+			if (!fired)
+				ASSERT_EQ(3, got);
+			ASSERT_GE(1, segfail) TH_LOG("N=%u", n);
+			/* The offloading reader gets the original. */
+			ASSERT_LE(1, got) TH_LOG("N=%u", n);
+			want.v[S_TX_PACKETS] = 1;
+			want.v[S_TX_BYTES] = UDP_FRAME(4);
+			want.v[E_TX_DROPPED_SEGMENT] = segfail;
+			want.v[E_TX_READER_COPY_DROPPED] = 3 - got - 2 * segfail;
+			self->frames += got;
+		}
+		ASSERT_EQ(0, tap_stats_check(0, &st, &want)) TH_LOG("N=%u", n);
+		if (!fired)
+			break;
+	}
+	ASSERT_LT(1, n);
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	figures(self, "xmit_offloaded", n);
+}
+
+/*
  * A frame sent on an ETHERTAP_NETLINK socket: sendmsg() fails (ENOMEM or
  * ENOBUFS) and nothing changes, or the frame is delivered, or the socket
  * reports ENOMEM and rx_dropped_nomem counts it.
