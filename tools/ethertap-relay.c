@@ -44,12 +44,6 @@
 
 #include "ethertap.h"
 
-#ifndef ETHERTAP_F_VNET_HDR	/* TEMPORARY: until ethertap.h has them */
-#define ETHERTAPSETOFFLOAD	_IOW(ETHERTAP_IOC_TYPE, 3, unsigned int)
-#define ETHERTAP_F_VNET_HDR	0x0002
-#define ETHERTAP_VNET_HDR_LEN	10
-#endif
-
 /*
  * A frame in the relay's buffer, whatever the sides, is a slot: two bytes
  * (padding, or the length in batch mode), the vnet header, the frame.
