@@ -269,9 +269,13 @@ static void *relay_dir(void *arg)
 {
 	struct dir *d = arg;
 	size_t skip = d->from->v->skip;
+	char name[16];
 	cpu_set_t cpus;
 	ssize_t n;
 
+	/* "relay-tap0": the thread reading tap0, as ps and perf name it */
+	snprintf(name, sizeof(name), "relay-%s", d->from->name);
+	pthread_setname_np(pthread_self(), name);
 	if (d->cpu >= 0) {
 		CPU_ZERO(&cpus);
 		CPU_SET(d->cpu, &cpus);
