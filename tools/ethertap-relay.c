@@ -27,7 +27,6 @@
  * and the CPU time of its threads, to FILE or standard error.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
