@@ -86,7 +86,10 @@ bench:
 	scripts/vm/run --kernel $(BENCH_KVER) --timeout 1800 -- env \
 		BENCH_OUT=$(abspath $(BENCH_OUT)) BENCH_RUNS=$(BENCH_RUNS) \
 		BENCH_SECONDS=$(BENCH_SECONDS) \
-		BENCH_LOAD_REPS=$(BENCH_LOAD_REPS) scripts/bench
+		BENCH_LOAD_REPS=$(BENCH_LOAD_REPS) \
+		$(if $(BENCH_PARTS),BENCH_PARTS="$(BENCH_PARTS)") \
+		$(if $(BENCH_RELAY_SECONDS),BENCH_RELAY_SECONDS=$(BENCH_RELAY_SECONDS)) \
+		scripts/bench
 
 vm:
 	@scripts/deps ensure
