@@ -69,6 +69,7 @@ check "ethertap.txt describes /dev/tapN, its ioctls and the netlink protocol 31"
 	'ioctl\$ethertap_TUNSETIFF(' 'proto const\[31\]' \
 	'NETLINK_ADD_MEMBERSHIP' 'ethertap_frame {' 'ethertap_nl_frame {'
 check "fuzz.c and nlfuzz.c use fuzz_frame() and print a frames_fuzzed figure per protocol" \
-	bash -c "grep -q 'frames_fuzzed_%s' '$here/fuzz.c' && grep -q 'frames_fuzzed_%s' '$here/nlfuzz.c' &&
+	bash -c "grep -q 'frames_fuzzed_%s' '$here/traffic.h' &&
+		grep -q 'fuzz_protos_report(' '$here/fuzz.c' && grep -q 'fuzz_protos_report(' '$here/nlfuzz.c' &&
 		grep -q 'fuzz_frame(' '$here/fuzz.c' && grep -q 'fuzz_frame(' '$here/nlfuzz.c'"
 ktap_finished
