@@ -1099,14 +1099,12 @@ static void ethertap_set_rx_mode(struct net_device *dev)
 }
 
 /*
- * Hand @skb, a frame of @len bytes, to the stack unless ARP mode drops it.
- * In NOARP mode a unicast frame is for this host whatever its destination:
- * no neighbour can have learnt the tap's address, and 2.4, whose taps all
- * had FE:FD:00:00:00:00, let programs write that address to any tap.
- */
-/*
- * Hand @skb to the stack as received on @tap, or if @defer is not NULL
- * queue it there for ethertap_gro_flush().
+ * Hand @skb, a frame of @len bytes, to the stack as received on @tap (or,
+ * if @defer is not NULL, queue it there for ethertap_gro_flush()) unless
+ * ARP mode drops it.  In NOARP mode a unicast frame is for this host
+ * whatever its destination: no neighbour can have learnt the tap's
+ * address, and 2.4, whose taps all had FE:FD:00:00:00:00, let programs
+ * write that address to any tap.
  */
 static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
 			     unsigned int len, struct sk_buff_head *defer)
@@ -1128,43 +1126,6 @@ static void ethertap_deliver(struct ethertap *tap, struct sk_buff *skb,
 		__skb_queue_tail(defer, skb);
 	else
 		netif_receive_skb(skb);
-}
-
-/*
- * Deliver @skb, a frame (its padding pulled), on the tap behind @tapp unless
- * the checks that need the tap refuse it (to @defer, see ethertap_deliver());
- * consumes @skb.  Returns @ret or a negative errno.
- */
-static ssize_t ethertap_receive(struct ethertap __rcu **tapp,
-				const struct net *net, struct sk_buff *skb,
-				ssize_t ret, struct sk_buff_head *defer)
-{
-	unsigned int len = skb->len;
-	struct ethertap *tap;
-
-	skb_reset_mac_header(skb);
-	rcu_read_lock();
-	tap = ethertap_deref(tapp, net);
-	if (!tap) {
-		rcu_read_unlock();
-		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
-		return -ENXIO;
-	}
-	local_bh_disable();
-	if (len > ethertap_max_frame(tap->dev, skb) && !skb_is_gso(skb)) {
-		ethertap_count(tap, ETHERTAP_RX_TOO_LONG);
-		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
-		ret = -EMSGSIZE;
-	} else if (!(READ_ONCE(tap->dev->flags) & IFF_UP)) {
-		ethertap_count(tap, ETHERTAP_RX_DOWN);
-		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
-		ret = -ENETDOWN;
-	} else {
-		ethertap_deliver(tap, skb, len, defer);
-	}
-	local_bh_enable();
-	rcu_read_unlock();
-	return ret;
 }
 
 /*
@@ -1235,6 +1196,59 @@ static int ethertap_vnet_to_skb(struct sk_buff *skb,
 }
 
 /*
+ * Deliver @skb, a frame (its padding pulled) written with the virtio-net
+ * header @hdr (or none if it is NULL), on the tap behind @tapp unless the
+ * checks that need the tap refuse it (to @defer, see ethertap_deliver());
+ * consumes @skb.  Returns @ret or a negative errno.
+ */
+static ssize_t ethertap_receive(struct ethertap __rcu **tapp,
+				const struct net *net, struct sk_buff *skb,
+				const struct virtio_net_hdr *hdr,
+				ssize_t ret, struct sk_buff_head *defer)
+{
+	struct ethertap *tap;
+	unsigned int len;
+
+	skb_reset_mac_header(skb);
+	rcu_read_lock();
+	tap = ethertap_deref(tapp, net);
+	if (!tap) {
+		rcu_read_unlock();
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
+		return -ENXIO;
+	}
+	/*
+	 * The kernel's conversion finds the headers of a GSO frame without
+	 * a checksum offset from the device's header_ops, the protocol and
+	 * the network header: all set first, as macvtap does.
+	 */
+	skb->dev = tap->dev;
+	skb->protocol = eth_hdr(skb)->h_proto;
+	skb_set_network_header(skb, ETH_HLEN);
+	local_bh_disable();
+	len = skb->len;
+	if (hdr && ethertap_vnet_to_skb(skb, hdr, len)) {
+		ethertap_count(tap, ETHERTAP_RX_VNET_HDR);
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_HDR);
+		ret = -EINVAL;
+	} else if (len > ethertap_max_frame(tap->dev, skb) &&
+		   !skb_is_gso(skb)) {
+		ethertap_count(tap, ETHERTAP_RX_TOO_LONG);
+		kfree_skb_reason(skb, SKB_DROP_REASON_PKT_TOO_BIG);
+		ret = -EMSGSIZE;
+	} else if (!(READ_ONCE(tap->dev->flags) & IFF_UP)) {
+		ethertap_count(tap, ETHERTAP_RX_DOWN);
+		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_READY);
+		ret = -ENETDOWN;
+	} else {
+		ethertap_deliver(tap, skb, len, defer);
+	}
+	local_bh_enable();
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
  * Take one padded frame from @from (with a virtio-net header after the
  * padding if @vnet) and deliver it on the tap behind @tapp (in namespace
  * @net unless it is NULL).  A frame ARP mode filters out is consumed,
@@ -1276,11 +1290,8 @@ static ssize_t __ethertap_receive_iter(struct ethertap __rcu **tapp,
 		kfree_skb_reason(skb, SKB_DROP_REASON_SKB_UCOPY_FAULT);
 		return ethertap_refuse(tapp, net, ETHERTAP_RX_FAULT, -EFAULT);
 	}
-	if (vnet && ethertap_vnet_to_skb(skb, &hdr, len)) {
-		kfree_skb_reason(skb, SKB_DROP_REASON_DEV_HDR);
-		return ethertap_refuse(tapp, net, ETHERTAP_RX_VNET_HDR, -EINVAL);
-	}
-	return ethertap_receive(tapp, net, skb, total, defer);
+	return ethertap_receive(tapp, net, skb, vnet ? &hdr : NULL, total,
+				defer);
 }
 
 ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
@@ -1401,7 +1412,7 @@ ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
 	memset(skb->cb, 0, sizeof(skb->cb));
 	skb_clear_tstamp(skb);
 	__skb_pull(skb, ETHERTAP_PAD);
-	return ethertap_receive(tapp, net, skb, from->len, NULL);
+	return ethertap_receive(tapp, net, skb, NULL, from->len, NULL);
 }
 EXPORT_SYMBOL_GPL(ethertap_receive_skb);
 

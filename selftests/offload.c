@@ -15,9 +15,9 @@
  * TCPv6 GSO frames injected by a packet socket, a real TCP connection
  * (its handshake answered through /dev/tap0) whose TSO frames must reach
  * the TSO4 reader as GSO, and UDP GSO (UDP_SEGMENT, kernels with USO).
- * Writes: GSO frames up to 64 KB delivered as one GSO packet, a partial
- * checksum taken by a socket and completed when forwarded to tap1, each
- * refused header with EINVAL and rx_error_vnet_hdr, the length limits;
+ * Writes: GSO frames up to 64 KB delivered as one GSO packet (also with
+ * the checksum left alone: flags 0), a partial checksum taken by a socket
+ * and completed when forwarded to tap1, each refused header with EINVAL and rx_error_vnet_hdr, the length limits;
  * batch mode with the header both ways.  Every counter exact.
  */
 #include <sys/uio.h>
@@ -1376,6 +1376,49 @@ TEST_F(ol, write_gso)
 		EXPECT_EQ(54, w.got.x[i].len);
 		EXPECT_EQ(0x04, w.got.x[i].f[ETH_HDR + IP_HDR + 13] & 0x04);
 	}
+	rd_close(&w);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
+}
+
+/*
+ * A GSO frame whose header leaves the checksum alone (flags 0, its TCP
+ * checksum complete over the whole frame): the kernel finds the headers
+ * itself, which needs the device and the protocol set first; the stack
+ * gets one GSO packet and answers with one RST.
+ */
+TEST_F(ol, write_gso_no_csum)
+{
+	struct tap_stats d = { .v = { [S_TX_PACKETS] = 1,
+				      [S_TX_BYTES] = 54 } };
+	struct virtio_net_hdr h, got;
+	struct rd w = { .name = "writer", .fd = -1,
+			 .flags = ETHERTAP_F_VNET_HDR };
+	struct flow fl;
+	size_t len;
+	ssize_t r;
+	int ps;
+
+	ASSERT_EQ(0, rd_open(&w, 0));
+	ps = rx_packet_socket();
+	ASSERT_LE(0, ps);
+	flow4(&fl, IPPROTO_TCP, 0, false, 40001, SINK_PORT);
+	len = build(self->frame, &fl, 1000, 1, 0x10, NULL, 0, 8 * MSS4, false);
+	hdr_set(&h, 0, VIRTIO_NET_HDR_GSO_TCPV4, ETH_HDR + IP_HDR + 20, MSS4,
+		0, 0);
+	ASSERT_EQ(2 + VH + len, vnet_write(w.fd, &h, self->frame, len))
+		TH_LOG("%s", strerror(errno));
+	r = rx_packet(ps, &got, self->buf, BUF);
+	ASSERT_EQ(len, r) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(VIRTIO_NET_HDR_GSO_TCPV4, got.gso_type);
+	EXPECT_EQ(MSS4, le16toh(got.gso_size));
+	EXPECT_EQ(0, memcmp(self->buf, self->frame, len));
+	d.v[S_RX_PACKETS]++;
+	d.v[S_RX_BYTES] += len;
+	close(ps);
+	ASSERT_EQ(0, rd_collect(&w, 1000));
+	ASSERT_EQ(1, w.got.n);
+	EXPECT_EQ(54, w.got.x[0].len);
+	EXPECT_EQ(0x04, w.got.x[0].f[ETH_HDR + IP_HDR + 13] & 0x04);
 	rd_close(&w);
 	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
