@@ -18,9 +18,22 @@
  * operation's index, so a failure replays with the same seed.  The
  * receive-side counters must match the model exactly, and at the end both
  * taps still move frames both ways.
+ *
+ * Files also switch ETHERTAP_F_VNET_HDR and their offloads on and off
+ * (ETHERTAPSETFLAGS, ETHERTAPSETOFFLOAD: the errno of each bad value);
+ * a write to such a file carries a struct virtio_net_hdr: zeros before a
+ * frame as above, or NEEDS_CSUM and GSO headers over IPv4/IPv6 TCP and
+ * UDP frames, right and wrong (unknown gso_type, gso_size 0, checksum or
+ * hdr_len beyond the frame, random csum_start, gso_size and mismatched
+ * types).  A header the ABI refuses must get EINVAL and count in
+ * rx_error_vnet_hdr; a GSO frame longer than the MTU is taken whole; for
+ * the few that kernels may judge either way (a random csum_start within
+ * the frame, a GSO type that is not the frame's) the write must return
+ * its length or EINVAL, and the model counts what it returned.
  */
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 
@@ -32,6 +45,9 @@
 #define BUFSZ		70000
 #define FZ_PORT		7777
 #define MAX_WRITE	(ETHERTAP_PAD + 18 + ETHERTAP_MAX_MTU)	/* 65555 */
+#define VH		ETHERTAP_VNET_HDR_LEN
+#define VNET_MIN	(ETHERTAP_PAD + VH + ETH_HDR)		/* 26 */
+#define SINK_PORT	9	/* closed: TCP frames there get a RST */
 
 struct fent {
 	int fd;			/* -1: free slot */
@@ -43,7 +59,7 @@ struct fent {
 /* What the model expects of each tap's receive-side counters. */
 struct rxmodel {
 	uint64_t packets, bytes, too_short, too_long, fault, down, nomem;
-	uint64_t read_fault;
+	uint64_t read_fault, vnet_hdr;
 };
 
 struct fz {
@@ -51,6 +67,9 @@ struct fz {
 	uint64_t seed, op;
 	struct fent f[NFDS];
 	int nonblock[1024];	/* per open file (index: file id) */
+	int vnet[1024];		/* per open file: ETHERTAP_F_VNET_HDR set */
+	bool uso;		/* TUN_F_USO4/6 taken (6.2 and later) */
+	uint64_t vnet_writes[8];	/* per header class (enum vclass) */
 	unsigned int next_file;
 	int up[2];
 	unsigned int mtu[2], txq[2];
@@ -71,12 +90,13 @@ struct fz {
 enum {
 	C_OPEN, C_CLOSE, C_DUP, C_FCNTL, C_READ, C_READV, C_WRITE, C_WRITEV,
 	C_UDPFRAME, C_POLL, C_IOCTL, C_SEEK, C_MMAP, C_LINK, C_SEND, C_DRAIN,
-	C_NR
+	C_VNET, C_NR
 };
 
 static const char *const op_names[C_NR] = {
 	"open", "close", "dup", "fcntl", "read", "readv", "write", "writev",
 	"udpframe", "poll", "ioctl", "seek", "mmap", "link", "send", "drain",
+	"vnet",
 };
 
 static uint64_t rnd64(struct fz *z)
@@ -401,6 +421,7 @@ static int op_open(struct fz *z)
 			    strerror(errno));
 	e->file = z->next_file++ % 1024;
 	z->nonblock[e->file] = nb;
+	z->vnet[e->file] = 0;
 	return 0;
 }
 
@@ -505,6 +526,399 @@ static int op_read(struct fz *z, int vec)
 	return check_read(z, &z->f[i], r, room, ok, kind, NULL, "readv");
 }
 
+/* ---- ETHERTAP_F_VNET_HDR ---- */
+
+/* Whether this kernel has USO (6.2 and later): TUN_F_USO4/6 are taken. */
+static bool kernel_has_uso(void)
+{
+	unsigned int maj = 0, min = 0;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &maj, &min) != 2)
+		return false;
+	return maj > 6 || (maj == 6 && min >= 2);
+}
+
+#define OFFLOAD_BITS	(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | \
+			 TUN_F_USO4 | TUN_F_USO6)
+
+/* The flags and offloads of a file: set, read back, bad values refused. */
+static int op_vnet(struct fz *z)
+{
+	static const unsigned int offs[] = {
+		0, TUN_F_CSUM, TUN_F_CSUM | TUN_F_TSO4,
+		TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
+		TUN_F_CSUM | TUN_F_USO4 | TUN_F_USO6, TUN_F_TSO4, TUN_F_USO4,
+		TUN_F_UFO | TUN_F_CSUM,
+	};
+	int i = rnd_fd(z), r, want, err;
+	unsigned int v, got;
+	struct fent *e;
+
+	if (i < 0)
+		return 0;
+	e = &z->f[i];
+	switch (rnd(z, 4)) {
+	case 0:
+	case 1:
+		v = rnd(z, 2) ? ETHERTAP_F_VNET_HDR : 0;
+		if (!rnd(z, 8))
+			v |= 1U << (2 + rnd(z, 30));	/* unknown */
+		want = v & ~ETHERTAP_F_VNET_HDR ? EINVAL : 0;
+		r = ioctl(e->fd, ETHERTAPSETFLAGS, &v);
+		err = r ? errno : 0;
+		if (err != want)
+			return fail(z, "ETHERTAPSETFLAGS %#x: %s, expected %s",
+				    v, strerror(err), strerror(want));
+		if (!r)
+			z->vnet[e->file] = !!v;
+		got = 0xdead;
+		if (ioctl(e->fd, ETHERTAPGETFLAGS, &got) ||
+		    got != (z->vnet[e->file] ? ETHERTAP_F_VNET_HDR : 0))
+			return fail(z, "ETHERTAPGETFLAGS: %#x (%s)", got,
+				    strerror(errno));
+		return 0;
+	case 2:
+		v = rnd(z, 4) ? offs[rnd(z, ARRAY_SIZE(offs))] : (uint32_t)rnd64(z);
+		want = 0;
+		if ((v & ~OFFLOAD_BITS) ||
+		    ((v & OFFLOAD_BITS & ~TUN_F_CSUM) && !(v & TUN_F_CSUM)) ||
+		    ((v & (TUN_F_USO4 | TUN_F_USO6)) && !z->uso))
+			want = EINVAL;
+		r = ioctl(e->fd, ETHERTAPSETOFFLOAD, &v);
+		err = r ? errno : 0;
+		if (err != want)
+			return fail(z, "ETHERTAPSETOFFLOAD %#x: %s, expected %s",
+				    v, strerror(err), strerror(want));
+		got = 0xdead;
+		if (ioctl(e->fd, ETHERTAPGETOFFLOAD, &got) || (!r && got != v))
+			return fail(z, "ETHERTAPGETOFFLOAD: %#x (%s), set %#x",
+				    got, strerror(errno), v);
+		return 0;
+	default:
+		v = rnd(z, 4);
+		r = ioctl(e->fd, v == 0 ? ETHERTAPSETFLAGS :
+				 v == 1 ? ETHERTAPGETFLAGS :
+				 v == 2 ? ETHERTAPSETOFFLOAD : ETHERTAPGETOFFLOAD,
+			  rnd(z, 2) ? (void *)z->bad : NULL);
+		if (r == -1 && errno == EFAULT)
+			return 0;
+		return fail(z, "ioctl %u with a bad pointer: %d (%s)", v, r,
+			    strerror(errno));
+	}
+}
+
+/*
+ * Build at z->buf + 2 + VH an IPv4 or IPv6 TCP or UDP frame from the
+ * neighbour of @tap to its address (TCP to a closed port, UDP to the
+ * fuzzer's socket) with @plen bytes of payload and the L4 checksum left
+ * partial (the pseudo header's sum), as NEEDS_CSUM wants it.  Returns its
+ * length; *@l4 is where its TCP or UDP header starts.
+ */
+static size_t vnet_frame(struct fz *z, unsigned int tap, bool v6, bool tcp,
+			 size_t plen, size_t *l4)
+{
+	const uint8_t peer[6] = PEER_MAC;
+	uint8_t *f = z->buf + ETHERTAP_PAD + VH, *ip = f + ETH_HDR, *th;
+	size_t l3 = v6 ? 40 : IP_HDR, thl = tcp ? 20 : UDP_HDR;
+	size_t l4len = thl + plen;
+	uint8_t proto = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+	uint32_t sum, sa, da;
+	char a[32];
+
+	tap_mac(tap, f);
+	memcpy(f + 6, peer, 6);
+	put16(f + 12, v6 ? 0x86dd : 0x0800);
+	memset(ip, 0, l3 + thl);
+	th = ip + l3;
+	if (v6) {
+		ip[0] = 0x60;
+		put16(ip + 4, l4len);
+		ip[6] = proto;
+		ip[7] = 64;
+		ip[8] = 0xfd;
+		ip[23] = 2;
+		ip[24] = 0xfd;
+		ip[39] = 1;
+		sum = csum_add(0, ip + 8, 32);
+	} else {
+		ip[0] = 0x45;
+		put16(ip + 2, l3 + l4len);
+		put16(ip + 6, 0x4000);
+		ip[8] = 64;
+		ip[9] = proto;
+		snprintf(a, sizeof(a), TAP_NET ".2", tap);
+		sa = inet_be(a);
+		snprintf(a, sizeof(a), TAP_NET ".1", tap);
+		da = inet_be(a);
+		memcpy(ip + 12, &sa, 4);
+		memcpy(ip + 16, &da, 4);
+		put16(ip + 10, csum_fold(csum_add(0, ip, IP_HDR)));
+		sum = csum_add(0, ip + 12, 8);
+	}
+	put16(th, 40000);
+	put16(th + 2, tcp ? SINK_PORT : FZ_PORT);
+	if (tcp) {
+		put16(th + 6, rnd(z, 65536));
+		th[12] = 5 << 4;
+		th[13] = 0x10;		/* ACK */
+		put16(th + 14, 512);
+	} else {
+		put16(th + 4, l4len);
+	}
+	memcpy(th + thl, z->rnd + rnd(z, BUFSZ - plen), plen);
+	sum += proto + (l4len >> 16) + (l4len & 0xffff);
+	put16(th + (tcp ? 16 : 6), ~csum_fold(sum));
+	*l4 = ETH_HDR + l3;
+	return ETH_HDR + l3 + l4len;
+}
+
+/* The classes of headers written (figures); the outcomes a write may have. */
+enum vclass { V_ZERO, V_CSUM, V_GSO, V_BAD, V_MAYBE, V_SHORT, V_NR };
+static const char *const vclass_name[V_NR] = {
+	"zero", "csum", "gso", "bad", "maybe", "short",
+};
+
+enum { O_OK = 1, O_VNET = 2, O_LONG = 4, O_DOWN = 8 };
+
+static void vnet_hdr(uint8_t *p, uint8_t flags, uint8_t gso_type,
+		     size_t hdr_len, size_t gso_size, size_t start, size_t off)
+{
+	struct virtio_net_hdr h = {
+		.flags = flags, .gso_type = gso_type,
+		.hdr_len = htole16(hdr_len), .gso_size = htole16(gso_size),
+		.csum_start = htole16(start), .csum_offset = htole16(off),
+	};
+
+	memcpy(p, &h, VH);
+}
+
+/* A gso_type no kernel knows: none of NONE, TCPV4, UDP, TCPV6, UDP_L4. */
+static uint8_t unknown_gso_type(struct fz *z)
+{
+	uint8_t t;
+
+	do {
+		t = rnd(z, 256);
+	} while ((t & 0x7f) == 1 || (t & 0x7f) == 3 || (t & 0x7f) == 4 ||
+		 (t & 0x7f) == 5 || t == 0);
+	return t;
+}
+
+/*
+ * A write to a file with ETHERTAP_F_VNET_HDR: a header of one class over
+ * a frame, the outcomes the ABI allows, and the model counting the one
+ * the kernel chose.
+ */
+static int op_write_vnet(struct fz *z, struct fent *e, int vec)
+{
+	uint8_t *h = z->buf + ETHERTAP_PAD, *f = h + VH, gt;
+	unsigned int tap = e->tap, cls, allowed, k, n, sub;
+	size_t flen = 0, len, l4 = 0, plen, mss = 0, max, room, left, part;
+	bool v6 = !rnd(z, 4), tcp = rnd(z, 2);
+	struct rxmodel *m = &z->m[tap];
+	uint16_t type = 0x0800;
+	struct iovec iov[4];
+	int err, o = 0;
+	ssize_t r;
+
+	switch (rnd(z, 10)) {
+	case 0:
+	case 1:
+		cls = V_ZERO;
+		break;
+	case 2:
+	case 3:
+	case 4:
+		cls = V_CSUM;
+		break;
+	case 5:
+	case 6:
+		cls = V_GSO;
+		break;
+	case 7:
+		cls = V_BAD;
+		break;
+	case 8:
+		cls = V_MAYBE;
+		break;
+	default:
+		cls = V_SHORT;
+	}
+	z->vnet_writes[cls]++;
+	z->buf[0] = 0;
+	z->buf[1] = 0;
+	memset(h, 0, VH);
+	max = z->mtu[tap] + ETH_HDR;
+	if (cls == V_ZERO) {
+		flen = rnd(z, 3) ? rnd(z, 2 * z->mtu[tap] + 40) : rnd(z, 40);
+		type = make_frame(z, tap, ETHERTAP_PAD + flen);
+		memmove(f, z->buf + ETHERTAP_PAD, flen);
+		z->buf[0] = 0;
+		z->buf[1] = 0;
+		memset(h, 0, VH);
+		if (type == 0x8100 || type == 0x88a8)
+			max += 4;
+		if (!rnd(z, 4))
+			vnet_hdr(h, 0, 0, rnd(z, flen + 40), 0, 0, 0);
+	} else if (cls == V_SHORT) {
+		flen = 0;
+	} else if (cls == V_CSUM || (cls != V_GSO && rnd(z, 2))) {
+		/* One frame with NEEDS_CSUM, maybe longer than the MTU. */
+		plen = rnd(z, z->mtu[tap] + 60);
+		flen = vnet_frame(z, tap, v6, tcp, plen, &l4);
+		vnet_hdr(h, VIRTIO_NET_HDR_F_NEEDS_CSUM, 0, 0, 0, l4,
+			 tcp ? 16 : 6);
+	} else {
+		/* A TCP GSO frame of 2 to 40 segments, each within the MTU. */
+		size_t seg_max = z->mtu[tap] - (v6 ? 40 : IP_HDR) - 20;
+
+		mss = 1 + rnd(z, seg_max < 1448 ? seg_max : 1448);
+		if (rnd(z, 2))
+			mss = seg_max < 1448 ? seg_max : 1448;
+		n = 2 + rnd(z, 39);
+		while (n > 2 && n * mss > 50000)
+			n--;
+		plen = (n - 1) * mss + 1 + rnd(z, mss);
+		tcp = true;
+		flen = vnet_frame(z, tap, v6, true, plen, &l4);
+		gt = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+		if (!rnd(z, 4))
+			gt |= VIRTIO_NET_HDR_GSO_ECN;
+		vnet_hdr(h, VIRTIO_NET_HDR_F_NEEDS_CSUM, gt, l4 + 20, mss, l4,
+			 16);
+	}
+	if (cls == V_BAD || cls == V_MAYBE) {
+		struct virtio_net_hdr *vh = (struct virtio_net_hdr *)h;
+
+		sub = rnd(z, 4);
+		if (cls == V_BAD && sub == 0) {
+			vh->gso_type = unknown_gso_type(z);
+		} else if (cls == V_BAD && sub == 1) {
+			vh->gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 :
+					    VIRTIO_NET_HDR_GSO_TCPV4;
+			vh->gso_size = 0;
+			vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		} else if (cls == V_BAD && sub == 2) {
+			/* csum_start + csum_offset + 2 beyond the frame */
+			vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			vh->csum_start = htole16(rnd(z, 2) ? l4 :
+						 flen - 1 + rnd(z, 100));
+			vh->csum_offset = htole16(flen - 1 -
+						  le16toh(vh->csum_start) +
+						  rnd(z, 100));
+			if (le16toh(vh->csum_start) >= flen)
+				vh->csum_offset = htole16(rnd(z, 30));
+		} else if (cls == V_BAD) {
+			vh->hdr_len = htole16(flen + 1 + rnd(z, 1000));
+		} else if (sub == 0) {
+			/* a random checksum place within the frame */
+			vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			vh->csum_start = htole16(rnd(z, flen - 1));
+			vh->csum_offset = htole16(rnd(z, flen - 1 -
+						     le16toh(vh->csum_start)));
+		} else if (sub == 1) {
+			/* a GSO type that is not the frame's */
+			vh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			vh->gso_type = v6 || !tcp ? VIRTIO_NET_HDR_GSO_TCPV4 :
+						    VIRTIO_NET_HDR_GSO_TCPV6;
+			vh->gso_size = htole16(1 + rnd(z, 1448));
+		} else if (sub == 2) {
+			vh->gso_size = htole16(1 + rnd(z, 3000));
+		} else {
+			vh->flags = 0;	/* GSO without NEEDS_CSUM */
+		}
+	}
+	len = ETHERTAP_PAD + VH + flen;
+	if (cls == V_SHORT)
+		len = rnd(z, VNET_MIN);
+	if (len < VNET_MIN)
+		cls = V_SHORT;	/* EINVAL, whatever the header says */
+	/* The outcomes allowed. */
+	if (cls == V_SHORT) {
+		allowed = 0;
+	} else {
+		const struct virtio_net_hdr *vh = (struct virtio_net_hdr *)h;
+		bool gso_hdr = vh->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+		unsigned int errs = 0;
+
+		if (cls == V_BAD || le16toh(vh->hdr_len) > flen)
+			errs |= O_VNET;
+		if (!gso_hdr && flen > max)
+			errs |= O_LONG;
+		if (!z->up[tap])
+			errs |= O_DOWN;
+		if (cls == V_MAYBE)
+			allowed = O_VNET | errs | (errs ? 0 : O_OK) |
+				  (gso_hdr ? O_LONG : 0);
+		else
+			allowed = errs ? errs : O_OK;
+	}
+	if (!can_write(e)) {
+		r = write(e->fd, z->buf, len);
+		if (r == -1 && errno == EBADF)
+			return 0;
+		return fail(z, "vnet write on O_RDONLY: %zd (%s)", r,
+			    strerror(errno));
+	}
+	if (!vec) {
+		r = write(e->fd, z->buf, len);
+	} else {
+		n = 1 + rnd(z, 4);
+		left = len;
+		for (k = 0; k < n; k++) {
+			part = k == n - 1 ? left : rnd(z, left + 1);
+			iov[k].iov_base = z->buf + (len - left);
+			iov[k].iov_len = part;
+			left -= part;
+		}
+		r = writev(e->fd, iov, n);
+	}
+	err = r < 0 ? errno : 0;
+	room = len;
+	if (vec && !len && r == 0)
+		return 0;			/* writev() of nothing */
+	if (r == (ssize_t)room)
+		o = O_OK;
+	else if (r == -1 && err == EINVAL)
+		o = O_VNET;
+	else if (r == -1 && err == EMSGSIZE)
+		o = O_LONG;
+	else if (r == -1 && err == ENETDOWN)
+		o = O_DOWN;
+	if (r == -1 && err == ENOMEM) {
+		m->nomem++;
+		return 0;
+	}
+	if (cls == V_SHORT) {
+		if (o != O_VNET)
+			return fail(z, "vnet write of %zu bytes: %zd (%s), expected EINVAL",
+				    len, r, strerror(err));
+		m->too_short++;
+		return 0;
+	}
+	if (!(o & allowed))
+		return fail(z, "vnet %s tap%u %zu bytes (frame %zu, mtu %u, %s): %zd (%s), may %#x",
+			    vclass_name[cls], tap, len, flen, z->mtu[tap],
+			    z->up[tap] ? "up" : "down", r,
+			    r < 0 ? strerror(err) : "", allowed);
+	switch (o) {
+	case O_OK:
+		m->packets++;
+		m->bytes += flen;
+		break;
+	case O_VNET:
+		m->vnet_hdr++;
+		break;
+	case O_LONG:
+		m->too_long++;
+		break;
+	default:
+		m->down++;
+	}
+	return 0;
+}
+
 static int op_write(struct fz *z, int vec)
 {
 	int i = rnd_fd(z), kind, want;
@@ -519,6 +933,8 @@ static int op_write(struct fz *z, int vec)
 	if (i < 0)
 		return 0;
 	e = &z->f[i];
+	if (z->vnet[e->file])
+		return op_write_vnet(z, e, vec);
 	len = rnd_len(z, e->tap);
 	type = make_frame(z, e->tap, len);
 	kind = rnd_ptr_kind(z);
@@ -559,8 +975,8 @@ static int drain_udp(struct fz *z, unsigned int tap)
 static int op_udpframe(struct fz *z)
 {
 	int i = rnd_fd(z), want;
-	uint8_t frame[ETHERTAP_PAD + ETH_HDR + 9000], got[9000];
-	size_t plen, len, maxp;
+	uint8_t frame[ETHERTAP_PAD + VH + ETH_HDR + 9000], got[9000];
+	size_t plen, len, maxp, vh;
 	struct fent *e;
 	ssize_t r;
 
@@ -569,13 +985,18 @@ static int op_udpframe(struct fz *z)
 	e = &z->f[i];
 	maxp = z->mtu[e->tap] - IP_HDR - UDP_HDR;
 	plen = rnd(z, (maxp < 1500 ? maxp : 1500) + 1);
-	len = build_to_tap(frame, e->tap, FZ_PORT, z->rnd + rnd(z, 60000),
-			   plen);
+	/* On a vnet file: behind a header of zeros. */
+	vh = z->vnet[e->file] ? VH : 0;
+	len = build_to_tap(frame + vh, e->tap, FZ_PORT,
+			   z->rnd + rnd(z, 60000), plen);
+	memset(frame, 0, ETHERTAP_PAD + vh);
 	drain_udp(z, e->tap);
 	z->protos[FP_IPV4]++;
 	want = can_write(e) ? expect_write(z, e->tap, len, 0x0800, len, 0, 0) :
 	       EBADF;
-	r = write(e->fd, frame, len);
+	r = write(e->fd, frame, vh + len);
+	if (r > 0)
+		r -= vh;
 	if (can_write(e))
 		fix_nomem(z, e->tap, r, want, len);
 	if (check_write(z, e, r, len, want, "udp write"))
@@ -584,7 +1005,7 @@ static int op_udpframe(struct fz *z)
 		return 0;
 	r = recv(z->udp[e->tap], got, sizeof(got), MSG_DONTWAIT);
 	if (r != (ssize_t)plen ||
-	    memcmp(got, frame + ETHERTAP_PAD + UDP_FRAME(0), plen))
+	    memcmp(got, frame + vh + ETHERTAP_PAD + UDP_FRAME(0), plen))
 		return fail(z, "tap%u: written datagram of %zu bytes not received (%zd, %s)",
 			    e->tap, plen, r, r < 0 ? strerror(errno) : "");
 	return 0;
@@ -840,6 +1261,7 @@ static int do_op(struct fz *z)
 		[C_READ] = 18, [C_READV] = 6, [C_WRITE] = 20, [C_WRITEV] = 8,
 		[C_UDPFRAME] = 6, [C_POLL] = 6, [C_IOCTL] = 3, [C_SEEK] = 2,
 		[C_MMAP] = 1, [C_LINK] = 2, [C_SEND] = 10, [C_DRAIN] = 2,
+		[C_VNET] = 3,
 	};
 	unsigned int total = 0, pick, c;
 
@@ -880,6 +1302,8 @@ static int do_op(struct fz *z)
 		return op_link(z);
 	case C_SEND:
 		return op_send(z);
+	case C_VNET:
+		return op_vnet(z);
 	default:
 		drain_udp(z, rnd(z, 2));
 		return 0;
@@ -918,6 +1342,7 @@ FIXTURE_SETUP(fz)
 	z->edge = z->bad + 2 * z->pg;
 	ASSERT_EQ(0, mprotect(z->edge, z->pg, PROT_READ | PROT_WRITE));
 
+	z->uso = kernel_has_uso();
 	z->seed = env_u64("ETHERTAP_FUZZ_SEED", 1);
 	z->rng.s = z->seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
 	if (!z->rng.s)
@@ -1041,7 +1466,10 @@ TEST_F_TIMEOUT(fz, fuzz, 600)
 			{ S_RX_PACKETS, m->packets },
 			{ S_RX_BYTES, m->bytes },
 			{ S_RX_LENGTH_ERRORS, m->too_short + m->too_long },
-			{ S_RX_ERRORS, m->too_short + m->too_long + m->fault },
+			{ S_RX_ERRORS, m->too_short + m->too_long + m->fault +
+				       m->vnet_hdr },
+			{ S_RX_FRAME_ERRORS, m->vnet_hdr },
+			{ E_RX_ERROR_VNET_HDR, m->vnet_hdr },
 			{ E_RX_ERROR_TOO_SHORT, m->too_short },
 			{ E_RX_ERROR_TOO_LONG, m->too_long },
 			{ E_RX_ERROR_FAULT, m->fault },
@@ -1067,6 +1495,13 @@ TEST_F_TIMEOUT(fz, fuzz, 600)
 		       now.v[E_TX_READ_TRUNCATED] - b->v[E_TX_READ_TRUNCATED],
 		       m->read_fault);
 	}
+	printf("# fuzz: vnet writes:");
+	for (c = 0; c < V_NR; c++)
+		printf(" %s %" PRIu64, vclass_name[c], z->vnet_writes[c]);
+	printf("\n");
+	for (t = 0; t < 2; t++)
+		printf("# fuzz: tap%u rx_error_vnet_hdr %" PRIu64 "\n", t,
+		       z->m[t].vnet_hdr);
 	printf("# fuzz: %" PRIu64 " ops, seed %" PRIu64 "\n", z->op, z->seed);
 	printf("# figure: operations_fuzzed %" PRIu64 "\n", z->op);
 	/* 20000 ops write some 7000 frames: every protocol is there. */
