@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Loading, unloading and the device nodes: max_taps, rmmod while open,
-# mknod, node permissions, make install + modprobe + autoload, and 50
+# mknod, node permissions, make install + modprobe + autoload, and 20
 # load/unload cycles with traffic.  Run by run.sh with the modules loaded.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 moddir=${ETHERTAP_MODDIR:?}
@@ -118,9 +118,9 @@ else
 	ktap_test_fail "make install: cannot mount over /lib/modules"
 fi
 
-# 7. Load/unload cycles with traffic and a reader: 50, or 10 on the debug
+# 7. Load/unload cycles with traffic and a reader: 20, or 10 on the debug
 #    kernel where one cycle takes tens of seconds.
-cycles=50
+cycles=20
 [ "$ETHERTAP_KERNEL" = debug ] && cycles=10
 fails=0
 for i in $(seq $cycles); do
