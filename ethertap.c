@@ -314,11 +314,28 @@ static void ethertap_vtap_event(struct net_device *vtap, bool comes)
 	mutex_unlock(&ethertap_mutex);
 }
 
+static void ethertap_update_offloads(struct ethertap *tap);
+
+/*
+ * A tap registered, or moved to another namespace (under RTNL): its
+ * offloads are those of the vnet netlink listeners it has there.
+ */
+static void ethertap_tap_comes(struct net_device *dev)
+{
+	mutex_lock(&ethertap_mutex);
+	ethertap_update_offloads(netdev_priv(dev));
+	mutex_unlock(&ethertap_mutex);
+}
+
 static int ethertap_vtap_comes(struct notifier_block *nb,
 			       unsigned long event, void *ptr)
 {
-	if (event == NETDEV_REGISTER)
-		ethertap_vtap_event(netdev_notifier_info_to_dev(ptr), true);
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+
+	if (event == NETDEV_REGISTER && dev->rtnl_link_ops == &ethertap_link_ops)
+		ethertap_tap_comes(dev);
+	else if (event == NETDEV_REGISTER)
+		ethertap_vtap_event(dev, true);
 	return NOTIFY_DONE;
 }
 
@@ -341,6 +358,8 @@ static struct notifier_block ethertap_vtap_last = {
 	.priority	= INT_MIN,
 };
 
+static netdev_features_t ethertap_tap_features(struct ethertap *tap);
+
 static int ethertap_init(struct net_device *dev)
 {
 	struct ethertap *tap = netdev_priv(dev);
@@ -356,8 +375,11 @@ static int ethertap_init(struct net_device *dev)
 
 	mutex_lock(&ethertap_mutex);
 	err = ethertap_node_create(tap);
-	if (!err)
+	if (!err) {
+		/* Vnet netlink listeners may be there before the tap. */
+		tap->offloads = ethertap_tap_features(tap);
 		rcu_assign_pointer(ethertap_table[tap->index], tap);
+	}
 	mutex_unlock(&ethertap_mutex);
 	if (!err)
 		return 0;
@@ -492,12 +514,9 @@ static bool ethertap_offloaded(const struct sk_buff *skb)
 	return skb->ip_summed == CHECKSUM_PARTIAL || skb_is_gso(skb);
 }
 
-/* Whether @r takes @skb as it is (see ethertap_offloaded()). */
-static bool ethertap_reader_takes(const struct ethertap_reader *r,
-				  const struct sk_buff *skb)
+/* Whether a reader accepting @offloads takes @skb as it is. */
+static bool ethertap_takes(unsigned int offloads, const struct sk_buff *skb)
 {
-	unsigned int offloads = ethertap_reader_offloads(r);
-
 	if (skb->ip_summed == CHECKSUM_PARTIAL && !(offloads & TUN_F_CSUM))
 		return false;
 	return !skb_is_gso(skb) ||
@@ -518,7 +537,8 @@ static bool ethertap_reader_for(const struct ethertap_reader *r,
 		return false;
 	if (to == ETHERTAP_TO_ALL)
 		return true;
-	return ethertap_reader_takes(r, orig) == (to == ETHERTAP_TO_TAKERS);
+	return ethertap_takes(ethertap_reader_offloads(r), orig) ==
+	       (to == ETHERTAP_TO_TAKERS);
 }
 
 /* What handing one transmitted frame to the readers came to. */
@@ -624,15 +644,16 @@ static void ethertap_release(struct sk_buff *skb, const struct ethertap_tx *tx,
 
 /*
  * Hand @skb, a frame every reader takes (or a segment of @orig, the frame
- * it comes from), to the netlink listeners and to the readers @to selects;
- * consumes it.  Returns the listeners' verdict (see struct ethertap_hooks).
+ * it comes from), to the netlink listeners @nl_to selects and to the
+ * readers @to selects; consumes it.  Returns the listeners' verdict (see
+ * struct ethertap_hooks).
  */
 static int ethertap_xmit_plain(struct ethertap *tap, struct sk_buff *skb,
 			       const struct sk_buff *orig, enum ethertap_to to,
 			       const struct ethertap_hooks *hooks,
-			       struct ethertap_tx *tx)
+			       unsigned int nl_to, struct ethertap_tx *tx)
 {
-	int nl = hooks ? hooks->xmit(tap, skb) : 0;
+	int nl = hooks ? hooks->xmit(tap, skb, nl_to) : 0;
 
 	if (nl > 0)
 		tx->delivered = true;
@@ -643,17 +664,21 @@ static int ethertap_xmit_plain(struct ethertap *tap, struct sk_buff *skb,
 }
 
 /*
- * An offloaded frame: whole to the readers that take it, segmented and
- * checksummed to the others and to the netlink listeners, each segment
- * counted as a frame of its own where a copy of it is lost.
+ * An offloaded frame: whole to the readers and the vnet listeners that
+ * take it, segmented and checksummed to the others and to the plain
+ * listeners, each segment counted as a frame of its own where a copy of it
+ * is lost.  Returns the vnet listeners' verdict on the whole frame.
  */
-static void ethertap_xmit_offloaded(struct ethertap *tap, struct sk_buff *skb,
-				    const struct ethertap_hooks *hooks,
-				    struct ethertap_tx *tx)
+static int ethertap_xmit_offloaded(struct ethertap *tap, struct sk_buff *skb,
+				   const struct ethertap_hooks *hooks,
+				   struct ethertap_tx *tx)
 {
+	bool vnet = ethertap_takes(ETHERTAP_NL_OFFLOADS, skb);
+	unsigned int nl_to = vnet ? ETHERTAP_NL_PLAIN : ETHERTAP_NL_BOTH;
 	struct ethertap_reader *r;
 	struct sk_buff *segs, *seg, *next;
-	bool others = hooks && hooks->listens(tap);
+	bool others = hooks && hooks->listens(tap, nl_to);
+	int nl = 0;
 
 	list_for_each_entry_rcu(r, &tap->readers, node)
 		others = others || ethertap_reader_for(r, skb, ETHERTAP_TO_OTHERS);
@@ -669,14 +694,19 @@ static void ethertap_xmit_offloaded(struct ethertap *tap, struct sk_buff *skb,
 
 			skb_mark_not_on_list(seg);
 			if (ethertap_xmit_plain(tap, seg, skb, ETHERTAP_TO_OTHERS,
-						hooks, &one) == -ENOMEM)
+						hooks, nl_to, &one) == -ENOMEM)
 				ethertap_count(tap, ETHERTAP_TX_READER_FULL);
 			tx->delivered |= one.delivered;
 		}
 	}
+	if (vnet && hooks)
+		nl = hooks->xmit(tap, skb, ETHERTAP_NL_VNET);
+	if (nl > 0)
+		tx->delivered = true;
 	skb = ethertap_fanout(tap, skb, skb, ETHERTAP_TO_TAKERS, tx);
 	if (skb)
-		ethertap_release(skb, tx, 0);
+		ethertap_release(skb, tx, nl);
+	return nl;
 }
 
 static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
@@ -702,10 +732,10 @@ static netdev_tx_t ethertap_xmit(struct sk_buff *skb, struct net_device *dev)
 	rcu_read_lock();
 	hooks = rcu_dereference(ethertap_hooks);
 	if (ethertap_offloaded(skb))
-		ethertap_xmit_offloaded(tap, skb, hooks, &tx);
+		nl = ethertap_xmit_offloaded(tap, skb, hooks, &tx);
 	else
 		nl = ethertap_xmit_plain(tap, skb, skb, ETHERTAP_TO_ALL, hooks,
-					 &tx);
+					 ETHERTAP_NL_BOTH, &tx);
 	rcu_read_unlock();
 
 	/* The frame is gone: where it went is counted once. */
@@ -787,20 +817,35 @@ static netdev_features_t ethertap_fix_features(struct net_device *dev,
 }
 
 /*
- * The offloads of @tap from those of its readers, under RTNL and
- * ethertap_mutex.  Until the stack sees the new features, a frame it sends
- * with an offload no reader takes is segmented here.
+ * The offloads of @tap from those of its readers and of its vnet netlink
+ * listeners, under ethertap_mutex.
  */
-static void ethertap_update_offloads(struct ethertap *tap)
+static netdev_features_t ethertap_tap_features(struct ethertap *tap)
 {
+	const struct ethertap_hooks *hooks;
 	struct ethertap_reader *r;
 	unsigned int all = 0;
-	netdev_features_t f;
 
 	list_for_each_entry(r, &tap->readers, node)
 		if (r->reads)
 			all |= ethertap_reader_offloads(r);
-	f = ethertap_features(all);
+	rcu_read_lock();
+	hooks = rcu_dereference(ethertap_hooks);
+	if (hooks && hooks->listens(tap, ETHERTAP_NL_VNET))
+		all |= ETHERTAP_NL_OFFLOADS;
+	rcu_read_unlock();
+	return ethertap_features(all);
+}
+
+/*
+ * The offloads of @tap, under RTNL and ethertap_mutex.  Until the stack
+ * sees the new features, a frame it sends with an offload no reader takes
+ * is segmented here.
+ */
+static void ethertap_update_offloads(struct ethertap *tap)
+{
+	netdev_features_t f = ethertap_tap_features(tap);
+
 	if (f != tap->offloads) {
 		tap->offloads = f;
 		netdev_update_features(tap->dev);
@@ -849,6 +894,27 @@ int ethertap_reader_set_offloads(struct ethertap_reader *r,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(ethertap_reader_set_offloads);
+
+/*
+ * The offloads of every tap again, after vnet netlink listeners came or
+ * went, or the hooks changed.
+ */
+void ethertap_refresh_offloads(void)
+{
+	struct ethertap *tap;
+	unsigned int i;
+
+	rtnl_lock();
+	mutex_lock(&ethertap_mutex);
+	for (i = 0; i < ETHERTAP_MAX_TAPS; i++) {
+		tap = ethertap_lookup(i);
+		if (tap)
+			ethertap_update_offloads(tap);
+	}
+	mutex_unlock(&ethertap_mutex);
+	rtnl_unlock();
+}
+EXPORT_SYMBOL_GPL(ethertap_refresh_offloads);
 
 /* Count an event on the tap of @r, if it still exists. */
 void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c)
@@ -1383,25 +1449,28 @@ EXPORT_SYMBOL_GPL(ethertap_receive_batch);
 
 /*
  * As ethertap_receive_iter(), for a padded frame that arrived in @from (a
- * netlink message, which its sender frees after this call): the stack gets
- * a clone of @from that shares its data, without the padding, so the frame
- * is not copied again.  The two bytes of padding leave the IP header
- * aligned.  A vmalloc()ed message (a large one) is copied instead: its
- * data cannot outlive it.  Returns the bytes consumed or a negative errno.
+ * netlink message, which its sender frees after this call), behind a
+ * virtio-net header if @vnet: the stack gets a clone of @from that shares
+ * its data, without the padding, so the frame is not copied again.  The
+ * two bytes of padding leave the IP header aligned.  A vmalloc()ed message
+ * (a large one) is copied instead: its data cannot outlive it; so is one
+ * with a virtio-net header, whose offloads are written into the shared
+ * info @from would share.  Returns the bytes consumed or a negative errno.
  */
 ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
-			     const struct net *net, struct sk_buff *from)
+			     const struct net *net, struct sk_buff *from,
+			     bool vnet)
 {
 	struct sk_buff *skb;
 	struct iov_iter iter;
 	struct kvec kv;
 	ssize_t ret;
 
-	if (is_vmalloc_addr(from->head)) {
+	if (vnet || is_vmalloc_addr(from->head)) {
 		kv.iov_base = from->data;
 		kv.iov_len = from->len;
 		iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, kv.iov_len);
-		return ethertap_receive_iter(tapp, net, &iter, false);
+		return ethertap_receive_iter(tapp, net, &iter, vnet);
 	}
 	ret = ethertap_check_len(tapp, net, from->len, 0);
 	if (ret)

@@ -111,9 +111,28 @@
  * N, big-endian, both ways: tap0's frames are exactly 2.4's.  2.4 used
  * protocol 16 + N; 16 is NETLINK_GENERIC today, so one protocol serves
  * every tap.  Both directions need CAP_NET_ADMIN in the tap's namespace.
+ *
+ * With offloads: a socket that joins group ETHERTAP_NLGRP_VNET(N) (with
+ * NETLINK_ADD_MEMBERSHIP) reads tapN's frames behind N | ETHERTAP_NL_VNET
+ * and a struct virtio_net_hdr, as a file with ETHERTAP_F_VNET_HDR does:
+ *
+ *	+----------------+-----------------+----------------+
+ *	| N | 0x8000 (2) | virtio_net_hdr  | Ethernet frame |
+ *	+----------------+-----------------+----------------+
+ *
+ * Those listeners take every offload (TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6,
+ * TUN_F_TSO_ECN, and TUN_F_USO4 and TUN_F_USO6 where the kernel has USO):
+ * while one listens, tapN offers them to the stack, and its frames may be
+ * GSO frames of up to 64 KB or leave their checksum to the listener.  The
+ * listeners of ETHERTAP_NLGRP(N) read the same frames segmented and
+ * checksummed.  A message sent to the kernel with ETHERTAP_NL_VNET set in
+ * its first two bytes carries a virtio-net header before the frame, taken
+ * as a write() with ETHERTAP_F_VNET_HDR takes it (a bad one: EINVAL).
  */
 #define ETHERTAP_NETLINK	31
 #define ETHERTAP_NLGRP(n)	((n) + 1)
+#define ETHERTAP_NLGRP_VNET(n)	(ETHERTAP_MAX_TAPS + 1 + (n))
+#define ETHERTAP_NL_VNET	0x8000
 
 /* MTU range of a tapN interface (ip link set tapN mtu M). */
 #define ETHERTAP_MIN_MTU	68

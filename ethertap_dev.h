@@ -117,20 +117,35 @@ static inline void ethertap_count(struct ethertap *tap,
 }
 
 /*
- * What ethertap_netlink adds to a tap.  xmit() offers it each frame the tap
- * transmits (BHs off, under RCU; segmented and checksummed: never a frame
- * that leaves work to its reader, see ethertap_offloaded()), counts in ETHERTAP_TX_READER_FULL each
- * listener that was offered a copy and lost it, and returns 1 if a listener
- * took it, 0 if none was offered it, -ENOBUFS if all that were lost it, or
- * -ENOMEM if there was no memory for the listeners' copy.
+ * The netlink listeners of a tap, by what they read: ETHERTAP_NLGRP(N)'s
+ * frames alone, ETHERTAP_NLGRP_VNET(N)'s behind a virtio-net header, with
+ * every offload of ETHERTAP_NL_OFFLOADS left to them.
+ */
+#define ETHERTAP_NL_PLAIN	0x1
+#define ETHERTAP_NL_BOTH	(ETHERTAP_NL_PLAIN | ETHERTAP_NL_VNET)
+#define ETHERTAP_NL_OFFLOADS	(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | \
+				 TUN_F_TSO_ECN | ETHERTAP_TUN_F_USO)
+
+/*
+ * What ethertap_netlink adds to a tap.  xmit() offers each frame the tap
+ * transmits (BHs off, under RCU) to the listeners @to selects
+ * (ETHERTAP_NL_PLAIN, ETHERTAP_NL_VNET or both): to ETHERTAP_NL_PLAIN only
+ * frames that leave no work to their reader (see ethertap_offloaded()), to
+ * ETHERTAP_NL_VNET only frames a reader of ETHERTAP_NL_OFFLOADS takes.  It
+ * counts in ETHERTAP_TX_READER_FULL each listener that was offered a copy
+ * and lost it, and returns 1 if a listener took it, 0 if none was offered
+ * it, -ENOBUFS if all that were lost it, or -ENOMEM if there was no memory
+ * for the listeners' copy.
  */
 struct ethertap_hooks {
-	int (*xmit)(struct ethertap *tap, struct sk_buff *skb);
-	bool (*listens)(struct ethertap *tap);	/* would xmit() offer it? */
+	int (*xmit)(struct ethertap *tap, struct sk_buff *skb, unsigned int to);
+	/* would xmit() offer it to a listener @to selects? */
+	bool (*listens)(struct ethertap *tap, unsigned int to);
 };
 
 struct ethertap __rcu **ethertap_slot(unsigned int index);
 void ethertap_set_hooks(const struct ethertap_hooks *hooks);
+void ethertap_refresh_offloads(void);
 int ethertap_reader_attach(struct ethertap_reader *r, unsigned int index);
 void ethertap_reader_detach(struct ethertap_reader *r);
 void ethertap_reader_count(struct ethertap_reader *r, enum ethertap_counter c);
@@ -147,6 +162,7 @@ ssize_t ethertap_receive_iter(struct ethertap __rcu **tapp,
 ssize_t ethertap_receive_batch(struct ethertap __rcu **tapp,
 			       struct iov_iter *from, bool vnet);
 ssize_t ethertap_receive_skb(struct ethertap __rcu **tapp,
-			     const struct net *net, struct sk_buff *from);
+			     const struct net *net, struct sk_buff *from,
+			     bool vnet);
 
 #endif /* _ETHERTAP_DEV_H */

@@ -86,11 +86,21 @@ static struct nsock *rnd_sock(struct nlz *z)
 }
 
 /* A random group number, mostly tap0's, tap1's and their neighbours. */
+/*
+ * A group: tap0's or tap1's plain one, or any (invalid past the vnet
+ * range); the vnet groups of tap0 and tap1, whose offloads change what
+ * the stack sends, are offload.c's: those of tap2 and tap3 instead.
+ */
 static unsigned int rnd_group(struct nlz *z)
 {
+	unsigned int g;
+
 	switch (rng_below(&z->rng, 4)) {
 	case 0:
-		return rng_below(&z->rng, 2000);
+		g = rng_below(&z->rng, 2 * ETHERTAP_MAX_TAPS + 100);
+		if (g == ETHERTAP_NLGRP_VNET(0) || g == ETHERTAP_NLGRP_VNET(1))
+			g += 2;
+		return g;
 	default:
 		return rng_below(&z->rng, 4);
 	}
@@ -185,7 +195,7 @@ static int op_setsockopt(struct nlz *z)
 		opt = rng_below(&z->rng, 2) ? NETLINK_ADD_MEMBERSHIP :
 		      NETLINK_DROP_MEMBERSHIP;
 		val = rnd_group(z);
-		if (!val || val > ETHERTAP_MAX_TAPS)
+		if (!val || val > 2 * ETHERTAP_MAX_TAPS)
 			want = EINVAL;
 		break;
 	case 3:
@@ -279,7 +289,10 @@ static int op_send(struct nlz *z)
 		return 0;
 	switch (rng_below(&z->rng, 8)) {
 	case 0:
+		/* With ETHERTAP_NL_VNET, for a tap that does not exist. */
 		tap = rng_below(&z->rng, 65536);
+		if ((tap & ~ETHERTAP_NL_VNET) < 2)
+			tap &= ~ETHERTAP_NL_VNET;
 		break;
 	case 1:
 		tap = 2 + rng_below(&z->rng, ETHERTAP_MAX_TAPS);

@@ -401,19 +401,36 @@ struct rd {
 	struct frames got;
 };
 
+/*
+ * A raw netlink listener of tap@n (non-blocking): ETHERTAP_NLGRP_VNET(n)
+ * if @vnet, else ETHERTAP_NLGRP(n), joined once bound (an unbound socket
+ * receives nothing); room for many 64 KB messages.
+ */
+static int nl_listen(unsigned int n, bool vnet)
+{
+	int g = vnet ? ETHERTAP_NLGRP_VNET(n) : ETHERTAP_NLGRP(n);
+	struct sockaddr_nl a = { .nl_family = AF_NETLINK };
+	int fd, room = 8 << 20;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, ETHERTAP_NETLINK);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &room, sizeof(room)) ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Open @r on /dev/tap@n (non-blocking) with its flags and offloads. */
 static int rd_open(struct rd *r, unsigned int n)
 {
 	r->got.n = 0;
 	if (r->nl) {
-		struct sockaddr_nl a = { .nl_family = AF_NETLINK,
-					 .nl_groups = 1 << n };
-
-		r->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK,
-			       ETHERTAP_NETLINK);
-		if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&a, sizeof(a)))
-			return -1;
-		return 0;
+		r->fd = nl_listen(n, r->flags & ETHERTAP_F_VNET_HDR);
+		return r->fd < 0 ? -1 : 0;
 	}
 	r->fd = tap_open(n, O_RDWR | O_NONBLOCK);
 	if (r->fd < 0)
@@ -461,8 +478,8 @@ static int rd_collect(struct rd *r, int ms)
 				b[0], b[1]);
 			ret = -1;
 		}
-		if (r->nl && get16(b)) {
-			fprintf(stderr, "# %s: tap %u in the padding\n",
+		if (r->nl && get16(b) != (vnet ? ETHERTAP_NL_VNET : 0)) {
+			fprintf(stderr, "# %s: %#x in the padding\n",
 				r->name, get16(b));
 			ret = -1;
 		}
@@ -650,7 +667,8 @@ static uint64_t frame_bytes(const struct rd *r)
 
 /* ---- the fixture ---- */
 
-enum { R_CLASSIC, R_VNET, R_CSUM, R_TSO4, R_TSO6, R_USO, R_FULL, R_NL, R_NR };
+enum { R_CLASSIC, R_VNET, R_CSUM, R_TSO4, R_TSO6, R_USO, R_FULL, R_NL,
+       R_NL_VNET, R_NR };
 
 FIXTURE(ol) {
 	struct tap_fixture t;		/* tap0, /dev/tap0 classic */
@@ -695,6 +713,10 @@ FIXTURE_SETUP(ol)
 			[R_FULL] = { "vnet all", -1, ETHERTAP_F_VNET_HDR,
 				     TUN_F_CSUM | F_GSO_ALL | uso_bits },
 			[R_NL] = { "netlink", -1, 0, 0, true },
+			[R_NL_VNET] = { "netlink vnet", -1,
+					ETHERTAP_F_VNET_HDR,
+					TUN_F_CSUM | F_GSO_ALL | uso_bits,
+					true },
 		};
 
 		memcpy(self->r, init, sizeof(init));
@@ -1233,6 +1255,7 @@ TEST_F(ol, tcp_connection)
 	check_all(_metadata, self, 1, len);
 	EXPECT_LE(1, gso_frames(&self->r[R_TSO4]));
 	EXPECT_LE(1, gso_frames(&self->r[R_FULL]));
+	EXPECT_LE(1, gso_frames(&self->r[R_NL_VNET]));
 	EXPECT_EQ(0, gso_frames(&self->r[R_TSO6]));
 	EXPECT_EQ(0, gso_frames(&self->r[R_CSUM]));
 	rd_close(&ctl);
@@ -1257,6 +1280,7 @@ TEST_F(ol, udp_gso)
 	EXPECT_EQ(1, self->r[R_USO].got.n);
 	EXPECT_EQ(1, gso_frames(&self->r[R_USO]));
 	EXPECT_EQ(1, gso_frames(&self->r[R_FULL]));
+	EXPECT_EQ(1, gso_frames(&self->r[R_NL_VNET]));
 	EXPECT_EQ(0, gso_frames(&self->r[R_TSO4]));
 	if (self->r[R_USO].got.n == 1) {
 		const struct fr *x = &self->r[R_USO].got.x[0];
@@ -1514,6 +1538,50 @@ TEST_F(ol, write_csum_forward)
 	EXPECT_EQ(0, tap_stats_check(1, &st1, &d1));
 }
 
+/* A GSO frame or a plain one with NEEDS_CSUM, one field made wrong. */
+enum { GSO_TYPE, GSO_SIZE, CSUM_OFFSET, CSUM_START, HDR_LEN };
+static const struct {
+	const char *what;
+	bool gso;
+	int field;
+	unsigned int v;
+} bad[] = {
+	{ "gso_type 0x7f", true, GSO_TYPE, 0x7f },
+	{ "gso_type 0x80 (ECN alone)", true, GSO_TYPE, 0x80 },
+	{ "gso_type 0xff", true, GSO_TYPE, 0xff },
+	{ "TCPV4 with gso_size 0", true, GSO_SIZE, 0 },
+	{ "csum_start + csum_offset + 2 beyond the frame", false,
+	  CSUM_OFFSET, 0 },
+	{ "csum_start beyond the frame", false, CSUM_START, 0 },
+	{ "GSO, csum beyond the frame", true, CSUM_OFFSET, 0 },
+	{ "GSO, hdr_len beyond the frame", true, HDR_LEN, 0 },
+	{ "hdr_len beyond the frame", false, HDR_LEN, 0 },
+};
+
+/* The header of @f (@len bytes; GSO if bad[@i].gso) with bad[@i]'s flaw. */
+static void bad_hdr(struct virtio_net_hdr *h, const uint8_t *f, size_t len,
+		    unsigned int i)
+{
+	hdr_for(h, f, len, bad[i].gso ? MSS4 : 0);
+	switch (bad[i].field) {
+	case GSO_TYPE:
+		h->gso_type = bad[i].v;
+		break;
+	case GSO_SIZE:
+		h->gso_size = htole16(bad[i].v);
+		break;
+	case CSUM_OFFSET:	/* start + offset + 2 = len + 1 */
+		h->csum_offset = htole16(len - 1 - le16toh(h->csum_start));
+		break;
+	case CSUM_START:
+		h->csum_start = htole16(len - 1);
+		h->csum_offset = htole16(0);
+		break;
+	default:
+		h->hdr_len = htole16(len + 1);
+	}
+}
+
 /*
  * Headers the kernel refuses: EINVAL, counted in rx_error_vnet_hdr and
  * rx_errors, nothing delivered.  Then the lengths: shorter than 2 + 10 +
@@ -1529,25 +1597,6 @@ TEST_F(ol, write_refused)
 	struct flow fl;
 	unsigned int i;
 	int fd;
-	/* A GSO frame or a plain one with NEEDS_CSUM, one field made wrong. */
-	enum { GSO_TYPE, GSO_SIZE, CSUM_OFFSET, CSUM_START, HDR_LEN };
-	static const struct {
-		const char *what;
-		bool gso;
-		int field;
-		unsigned int v;
-	} bad[] = {
-		{ "gso_type 0x7f", true, GSO_TYPE, 0x7f },
-		{ "gso_type 0x80 (ECN alone)", true, GSO_TYPE, 0x80 },
-		{ "gso_type 0xff", true, GSO_TYPE, 0xff },
-		{ "TCPV4 with gso_size 0", true, GSO_SIZE, 0 },
-		{ "csum_start + csum_offset + 2 beyond the frame", false,
-		  CSUM_OFFSET, 0 },
-		{ "csum_start beyond the frame", false, CSUM_START, 0 },
-		{ "GSO, csum beyond the frame", true, CSUM_OFFSET, 0 },
-		{ "GSO, hdr_len beyond the frame", true, HDR_LEN, 0 },
-		{ "hdr_len beyond the frame", false, HDR_LEN, 0 },
-	};
 
 	fd = tap_open(0, O_WRONLY);
 	ASSERT_LE(0, fd);
@@ -1558,24 +1607,7 @@ TEST_F(ol, write_refused)
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		f = bad[i].gso ? fg : fs;
 		len = bad[i].gso ? glen : slen;
-		hdr_for(&h, f, len, bad[i].gso ? MSS4 : 0);
-		switch (bad[i].field) {
-		case GSO_TYPE:
-			h.gso_type = bad[i].v;
-			break;
-		case GSO_SIZE:
-			h.gso_size = htole16(bad[i].v);
-			break;
-		case CSUM_OFFSET:	/* start + offset + 2 = len + 1 */
-			h.csum_offset = htole16(len - 1 - le16toh(h.csum_start));
-			break;
-		case CSUM_START:
-			h.csum_start = htole16(len - 1);
-			h.csum_offset = htole16(0);
-			break;
-		default:
-			h.hdr_len = htole16(len + 1);
-		}
+		bad_hdr(&h, f, len, i);
 		errno = 0;
 		EXPECT_EQ(-1, vnet_write(fd, &h, f, len))
 			TH_LOG("%s: taken", bad[i].what);
@@ -1620,6 +1652,339 @@ TEST_F(ol, write_refused)
 	d.v[S_RX_ERRORS]++;
 	d.v[S_RX_LENGTH_ERRORS]++;
 	d.v[E_RX_ERROR_TOO_LONG]++;
+	close(fd);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
+}
+
+/* ---- the raw netlink interface ---- */
+
+/*
+ * Wait up to 3 s for tap0's features to be @want (the vnet listeners'
+ * offloads follow them a moment later); 0 if they are.
+ */
+static int wait_features(const char *want)
+{
+	char f[128];
+	int i;
+
+	for (i = 0; i < 60; i++) {
+		features(f, sizeof(f));
+		if (!strcmp(f, want))
+			return 0;
+		usleep(50 * 1000);
+	}
+	fprintf(stderr, "# features: %s, not %s\n", f, want);
+	return -1;
+}
+
+/* All of them, as the vnet listeners take them. */
+static void full_features(char *out, size_t len, bool uso)
+{
+	snprintf(out, len, "csum 1 tso4 1 tso6 1 ecn 1 uso %d", uso);
+}
+
+/* Send [@field][@h][@f] to the kernel socket from @fd. */
+static ssize_t nl_send_vnet(int fd, uint16_t field,
+			    const struct virtio_net_hdr *h, const uint8_t *f,
+			    size_t len)
+{
+	struct sockaddr_nl a = { .nl_family = AF_NETLINK };
+	uint8_t b[2];
+	struct iovec iov[3] = {
+		{ .iov_base = b, .iov_len = 2 },
+		{ .iov_base = (void *)h, .iov_len = VH },
+		{ .iov_base = (void *)f, .iov_len = len },
+	};
+	struct msghdr m = {
+		.msg_name = &a, .msg_namelen = sizeof(a),
+		.msg_iov = iov, .msg_iovlen = 3,
+	};
+
+	put16(b, field);
+	return sendmsg(fd, &m, 0);
+}
+
+/* The errno a refused message left on @fd (0 if none), without blocking. */
+static int nl_error(int fd)
+{
+	uint8_t b[64];
+
+	if (recv(fd, b, sizeof(b), MSG_DONTWAIT) >= 0)
+		return -1;	/* a frame, not an error */
+	return errno == EAGAIN ? 0 : errno;
+}
+
+static void nl_module(struct __test_metadata *_metadata)
+{
+	if (access("/sys/module/ethertap_netlink", F_OK))
+		ASSERT_EQ(0, run("insmod %s/ethertap_netlink.ko",
+				 getenv("ETHERTAP_MODDIR")));
+}
+
+/*
+ * tap0 offers the stack every offload while a socket listens to
+ * ETHERTAP_NLGRP_VNET(0), and none while only ETHERTAP_NLGRP(0) or tap1's
+ * vnet group does.
+ */
+TEST_F(ol, nl_vnet_features)
+{
+	const char *off = "csum 0 tso4 0 tso6 0 ecn 0 uso 0";
+	char full[64];
+	int p, v, v1;
+
+	full_features(full, sizeof(full), self->uso);
+	nl_module(_metadata);
+	ASSERT_EQ(0, tap_setup(1));
+	p = nl_listen(0, false);
+	v1 = nl_listen(1, true);
+	ASSERT_LE(0, p);
+	ASSERT_LE(0, v1);
+	usleep(500 * 1000);
+	EXPECT_FEATURES(off);
+	v = nl_listen(0, true);
+	ASSERT_LE(0, v);
+	EXPECT_EQ(0, wait_features(full));
+	close(v);
+	EXPECT_EQ(0, wait_features(off));
+	close(p);
+	close(v1);
+}
+
+/*
+ * A 300-byte UDP datagram from the stack: a vnet listener reads exactly
+ * [0x8000][NEEDS_CSUM, csum_start 34, csum_offset 6][the frame, the
+ * pseudo header's sum in it], a plain listener the same frame with the
+ * checksum complete; one sent without a checksum (SO_NO_CHECK) comes with
+ * a header of zeros, the frame the same for both.
+ */
+TEST_F(ol, nl_vnet_small)
+{
+	static const uint8_t csum_hdr[VH] = { 1, 0, 0, 0, 0, 0, 34, 0, 6, 0 };
+	static const uint8_t zero[VH];
+	size_t flen = UDP_FRAME(300), n;
+	uint8_t p[300], *b = self->buf, *c = self->frame;
+	struct l4info o;
+	char full[64];
+	int pl, v, one = 1;
+	ssize_t l;
+
+	full_features(full, sizeof(full), self->uso);
+	nl_module(_metadata);
+	pl = nl_listen(0, false);
+	v = nl_listen(0, true);
+	ASSERT_LE(0, pl);
+	ASSERT_LE(0, v);
+	ASSERT_EQ(0, wait_features(full));
+	memset(p, 0x5a, sizeof(p));
+	ASSERT_EQ(sizeof(p), udp_send_peer(self->t.sock, 0, 4000, p, sizeof(p)));
+	ASSERT_EQ(2 + flen, tap_read_wait(pl, c, BUF, 1000));
+	EXPECT_EQ(0, get16(c));
+	EXPECT_TRUE(csum_ok(c + 2, flen));
+	l = tap_read_wait(v, b, BUF, 1000);
+	ASSERT_EQ(2 + VH + flen, l);
+	EXPECT_EQ(0x80, b[0]);
+	EXPECT_EQ(0x00, b[1]);
+	EXPECT_EQ(0, memcmp(b + 2, csum_hdr, VH));
+	ASSERT_EQ(0, parse(b + 2 + VH, flen, &o));
+	EXPECT_EQ((uint16_t)~csum_fold(pseudo_sum(b + 2 + VH, &o,
+						  flen - o.l4)),
+		  get16(b + 2 + VH + 40));
+	/* Completed as a virtio device would: the plain listener's frame. */
+	n = csum_fold(csum_add(0, b + 2 + VH + 34, flen - 34));
+	put16(b + 2 + VH + 40, n ? n : 0xffff);
+	EXPECT_EQ(0, memcmp(b + 2 + VH, c + 2, flen));
+
+	ASSERT_EQ(0, setsockopt(self->t.sock, SOL_SOCKET, SO_NO_CHECK, &one,
+				sizeof(one)));
+	ASSERT_EQ(sizeof(p), udp_send_peer(self->t.sock, 0, 4000, p, sizeof(p)));
+	ASSERT_EQ(2 + flen, tap_read_wait(pl, c, BUF, 1000));
+	EXPECT_EQ(0, get16(c + 2 + 40));	/* no checksum */
+	ASSERT_EQ(2 + VH + flen, tap_read_wait(v, b, BUF, 1000));
+	EXPECT_EQ(ETHERTAP_NL_VNET, get16(b));
+	EXPECT_EQ(0, memcmp(b + 2, zero, VH));
+	EXPECT_EQ(0, memcmp(b + 2 + VH, c + 2, flen));
+	EXPECT_EQ(0, nl_error(pl));
+	EXPECT_EQ(0, nl_error(v));
+	close(pl);
+	close(v);
+}
+
+/*
+ * A TCP GSO frame of 3 segments in tap0's xmit path, with netlink
+ * listeners only: the vnet listener reads it whole, exactly as sent, the
+ * plain one its 3 segments as the kernel makes them; counted once.
+ */
+TEST_F(ol, nl_vnet_tcp_gso)
+{
+	struct tap_stats d = { .v = { 0 } };
+	struct rd p = { .name = "netlink", .fd = -1, .nl = true };
+	struct rd v = { .name = "netlink vnet", .fd = -1, .nl = true,
+			.flags = ETHERTAP_F_VNET_HDR };
+	struct virtio_net_hdr h;
+	struct frames *segs;
+	const struct fr *x;
+	struct flow fl;
+	char full[64];
+	unsigned int i;
+	size_t len;
+	int ps;
+
+	full_features(full, sizeof(full), self->uso);
+	nl_module(_metadata);
+	ASSERT_EQ(0, rd_open(&p, 0));
+	ASSERT_EQ(0, rd_open(&v, 0));
+	ASSERT_EQ(0, wait_features(full));
+	flow4(&fl, IPPROTO_TCP, 0, true, 40000, 4001);
+	len = build(self->frame, &fl, 1000, 1, 0x19, NULL, 0, 3 * MSS4, true);
+	hdr_for(&h, self->frame, len, MSS4);
+	ps = vnet_packet_socket();
+	ASSERT_LE(0, ps);
+	ASSERT_EQ(VH + len, packet_send(ps, &h, self->frame, len, ETH_P_IP))
+		TH_LOG("sendmsg: %s", strerror(errno));
+	close(ps);
+	ASSERT_EQ(0, rd_collect(&v, 1000));
+	ASSERT_EQ(0, rd_collect(&p, 1000));
+	ASSERT_EQ(1, v.got.n);
+	x = &v.got.x[0];
+	EXPECT_EQ(len, x->len);
+	EXPECT_EQ(0, memcmp(x->f, self->frame, len));
+	EXPECT_EQ(VIRTIO_NET_HDR_F_NEEDS_CSUM, x->h.flags);
+	EXPECT_EQ(VIRTIO_NET_HDR_GSO_TCPV4, x->h.gso_type);
+	EXPECT_EQ(MSS4, le16toh(x->h.gso_size));
+	EXPECT_GE(len, le16toh(x->h.hdr_len));
+	EXPECT_LE(54, le16toh(x->h.hdr_len));
+	EXPECT_EQ(34, le16toh(x->h.csum_start));
+	EXPECT_EQ(16, le16toh(x->h.csum_offset));
+	segs = calloc(1, sizeof(*segs));
+	ASSERT_NE(NULL, segs);
+	ASSERT_EQ(0, segment(self->frame, len, MSS4, segs));
+	ASSERT_EQ(3, p.got.n);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(segs->x[i].len, p.got.x[i].len);
+		EXPECT_EQ(0, memcmp(segs->x[i].f, p.got.x[i].f,
+				    segs->x[i].len)) TH_LOG("segment %u", i);
+	}
+	frames_free(segs);
+	free(segs);
+	d.v[S_TX_PACKETS] = 1;
+	d.v[S_TX_BYTES] = len;
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
+	rd_close(&p);
+	rd_close(&v);
+}
+
+/*
+ * Messages to the kernel with ETHERTAP_NL_VNET: GSO frames of 20 and of
+ * 45 segments (65214 bytes) reach the stack as one GSO packet each (a
+ * packet socket on tap0 sees its length, gso_type and gso_size), answered
+ * by one RST each; a UDP datagram with its checksum left to the kernel
+ * reaches its socket.  The sender reads the RSTs (ETHERTAP_NLGRP(0)), no
+ * error.
+ */
+TEST_F(ol, nl_vnet_write)
+{
+	static const unsigned int nsegs[] = { 20, 45 };
+	struct tap_stats d = { .v = { [S_TX_PACKETS] = 2,
+				      [S_TX_BYTES] = 2 * 54 } };
+	struct rd s = { .name = "sender", .fd = -1, .nl = true };
+	struct virtio_net_hdr h, got;
+	uint8_t u[600];
+	unsigned int i;
+	struct flow fl;
+	size_t len;
+	ssize_t r;
+	int ps;
+
+	nl_module(_metadata);
+	ASSERT_EQ(0, rd_open(&s, 0));
+	ps = rx_packet_socket();
+	ASSERT_LE(0, ps);
+	flow4(&fl, IPPROTO_TCP, 0, false, 40000, SINK_PORT);
+	for (i = 0; i < ARRAY_SIZE(nsegs); i++) {
+		len = build(self->frame, &fl, 1000, 1, 0x10, NULL, 0,
+			    nsegs[i] * MSS4, true);
+		hdr_for(&h, self->frame, len, MSS4);
+		ASSERT_EQ(2 + VH + len, nl_send_vnet(s.fd, ETHERTAP_NL_VNET,
+						     &h, self->frame, len))
+			TH_LOG("%u segments: %s", nsegs[i], strerror(errno));
+		r = rx_packet(ps, &got, self->buf, BUF);
+		ASSERT_EQ(len, r) TH_LOG("%s", strerror(errno));
+		EXPECT_EQ(VIRTIO_NET_HDR_GSO_TCPV4, got.gso_type);
+		EXPECT_EQ(MSS4, le16toh(got.gso_size));
+		EXPECT_EQ(0, memcmp(self->buf, self->frame, len));
+		d.v[S_RX_PACKETS]++;
+		d.v[S_RX_BYTES] += len;
+	}
+	flow4(&fl, IPPROTO_UDP, 0, false, 40000, self->t.port);
+	len = build(self->frame, &fl, 7, 0, 0, NULL, 0, 500, true);
+	hdr_for(&h, self->frame, len, 0);
+	ASSERT_EQ(2 + VH + len, nl_send_vnet(s.fd, ETHERTAP_NL_VNET, &h,
+					     self->frame, len));
+	ASSERT_EQ(500, recv(self->t.sock, u, sizeof(u), MSG_DONTWAIT))
+		TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, memcmp(u, self->frame + UDP_FRAME(0), 500));
+	d.v[S_RX_PACKETS]++;
+	d.v[S_RX_BYTES] += len;
+	close(ps);
+	ASSERT_EQ(0, rd_collect(&s, 1000));
+	EXPECT_EQ(2, s.got.n);
+	for (i = 0; i < s.got.n; i++) {
+		EXPECT_EQ(54, s.got.x[i].len);
+		EXPECT_EQ(0x04, s.got.x[i].f[ETH_HDR + IP_HDR + 13] & 0x04);
+	}
+	EXPECT_EQ(0, nl_error(s.fd));
+	rd_close(&s);
+	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
+}
+
+/*
+ * The headers write_refused's writes have refused, sent as messages with
+ * ETHERTAP_NL_VNET: EINVAL on the sender's socket, each counted in
+ * rx_error_vnet_hdr (rx_errors, rx_frame_errors); too short for the
+ * header and an Ethernet header: EINVAL, rx_error_too_short; then a good
+ * one is taken, no error left.
+ */
+TEST_F(ol, nl_vnet_write_refused)
+{
+	struct tap_stats d = { .v = { 0 } };
+	uint8_t *fg = self->frame, fs[600], *f;
+	struct virtio_net_hdr h = { 0 };
+	size_t glen, slen, len;
+	struct flow fl;
+	unsigned int i;
+	int fd;
+
+	nl_module(_metadata);
+	fd = socket(AF_NETLINK, SOCK_RAW, ETHERTAP_NETLINK);
+	ASSERT_LE(0, fd);
+	flow4(&fl, IPPROTO_TCP, 0, false, 40000, SINK_PORT);
+	glen = build(fg, &fl, 1000, 1, 0x10, NULL, 0, 4 * MSS4, true);
+	slen = build(fs, &fl, 1000, 1, 0x10, NULL, 0, 500, true);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		f = bad[i].gso ? fg : fs;
+		len = bad[i].gso ? glen : slen;
+		bad_hdr(&h, f, len, i);
+		ASSERT_EQ(2 + VH + len,
+			  nl_send_vnet(fd, ETHERTAP_NL_VNET, &h, f, len));
+		EXPECT_EQ(EINVAL, nl_error(fd)) TH_LOG("%s", bad[i].what);
+		d.v[S_RX_ERRORS]++;
+		d.v[S_RX_FRAME_ERRORS]++;
+		d.v[E_RX_ERROR_VNET_HDR]++;
+		EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d))
+			TH_LOG("%s", bad[i].what);
+	}
+	/* The header and 13 bytes of frame. */
+	memset(&h, 0, sizeof(h));
+	ASSERT_EQ(2 + VH + 13, nl_send_vnet(fd, ETHERTAP_NL_VNET, &h, fs, 13));
+	EXPECT_EQ(EINVAL, nl_error(fd));
+	d.v[S_RX_ERRORS]++;
+	d.v[S_RX_LENGTH_ERRORS]++;
+	d.v[E_RX_ERROR_TOO_SHORT]++;
+	/* The header and an Ethernet header: a frame. */
+	ASSERT_EQ(2 + VH + 14, nl_send_vnet(fd, ETHERTAP_NL_VNET, &h, fs, 14));
+	EXPECT_EQ(0, nl_error(fd));
+	d.v[S_RX_PACKETS]++;
+	d.v[S_RX_BYTES] += 14;
 	close(fd);
 	EXPECT_EQ(0, tap_stats_check(0, &self->t.st, &d));
 }
